@@ -1,0 +1,387 @@
+"""The computation graph: Variable nodes and Operation nodes.
+
+The graph is bipartite, as in the lecture notes:
+
+* a **Variable** node holds a value (an ndarray) and, after a backward pass, a gradient;
+  it knows the Operation that produced it (``producer``; ``None`` for a leaf).
+* an **Operation** node holds the state its backward pass needs; it knows its input
+  Variables (``inputs``) and its output Variable (``output``).
+
+Edges only ever join a Variable to an Operation or an Operation to a Variable, and every
+source and sink of the graph is a Variable.
+
+An Operation points at its output through a weak reference, so the graph has no reference
+cycles: a graph is freed the moment its last Variable is no longer used, without waiting
+for Python's cycle collector.
+"""
+
+from __future__ import annotations
+
+import traceback
+import weakref
+from contextlib import contextmanager
+
+import numpy as np
+
+
+class _GraphMode:
+    """Global switches: record the graph or not, check for NaN/inf or not."""
+
+    recording = True
+    detect_anomaly = False
+
+
+_mode = _GraphMode()
+
+
+@contextmanager
+def no_grad():
+    """Evaluate without recording a graph (for evaluation and optimiser updates)."""
+    previous = _mode.recording
+    _mode.recording = False
+    try:
+        yield
+    finally:
+        _mode.recording = previous
+
+
+@contextmanager
+def detect_anomaly():
+    """Check every forward and backward result for NaN or inf.
+
+    When one appears, a ``FloatingPointError`` names the Operation that made it, the
+    shapes of its inputs and the line of your code that created it.
+    """
+    previous = _mode.detect_anomaly
+    _mode.detect_anomaly = True
+    try:
+        yield
+    finally:
+        _mode.detect_anomaly = previous
+
+
+def is_recording() -> bool:
+    return _mode.recording
+
+
+def _as_float_array(value, dtype=None) -> np.ndarray:
+    """Turn user input into a floating-point ndarray (float64 unless it is already floating)."""
+    array = np.asarray(value, dtype=dtype)
+    if array.dtype.kind not in "fc":
+        if array.dtype.kind in "biu":
+            array = array.astype(np.float64)
+        else:
+            raise TypeError(
+                f"a Variable holds numbers, but got a value of dtype {array.dtype} "
+                f"({type(value).__name__}); pass numbers, a list of numbers or a numeric ndarray"
+            )
+    return array
+
+
+class Variable:
+    """A variable node: a value, its gradient, a name, and the Operation that produced it.
+
+    ``Variable(value)`` makes a leaf. Python numbers, nested lists and ndarrays are accepted;
+    integers become float64 and floating dtypes are kept (float32 stays float32). The value is
+    copied, so later changes to your array do not change the Variable.
+
+    After ``y.backward()``, ``x.grad`` holds dy/dx with the shape of ``x.value``.
+    Gradients accumulate across backward calls; set ``x.grad = None`` to reset.
+    """
+
+    __slots__ = ("value", "grad", "name", "producer", "requires_grad", "__weakref__")
+
+    # Make numpy hand `ndarray + Variable` over to Variable.__radd__ instead of looping.
+    __array_ufunc__ = None
+
+    def __init__(self, value, name: str | None = None, requires_grad: bool = True, dtype=None):
+        if isinstance(value, Variable):
+            value = value.value
+        self.value = np.array(_as_float_array(value, dtype), copy=True)
+        self.grad = None
+        self.name = name
+        self.producer = None
+        self.requires_grad = requires_grad
+
+    # --- basic properties -------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return np.shape(self.value)
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(self.value)
+
+    @property
+    def size(self) -> int:
+        return np.size(self.value)
+
+    @property
+    def dtype(self):
+        return self.value.dtype
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.producer is None
+
+    def item(self) -> float:
+        return self.value.item()
+
+    def numpy(self) -> np.ndarray:
+        return np.asarray(self.value)
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def __repr__(self) -> str:
+        name = f", name={self.name!r}" if self.name else ""
+        made_by = f", producer={type(self.producer).__name__}" if self.producer is not None else ""
+        return f"Variable({np.array2string(np.asarray(self.value), precision=4, threshold=20)}{name}{made_by})"
+
+    def backward(self, grad=None) -> None:
+        """Reverse mode: add d(self)/d(v) to ``v.grad`` for every Variable v this depends on.
+
+        For a scalar output ``grad`` defaults to 1. For any other output pass ``grad``,
+        an array of the output's shape: the vector in the vector-Jacobian product.
+        """
+        from .reverse import backward
+
+        backward(self, grad)
+
+    # --- arithmetic operators: each builds an Operation node -------------------------
+    def __add__(self, other):
+        return _ops.Add()(self, _constant_like(other, self))
+
+    def __radd__(self, other):
+        return _ops.Add()(_constant_like(other, self), self)
+
+    def __sub__(self, other):
+        return _ops.Subtract()(self, _constant_like(other, self))
+
+    def __rsub__(self, other):
+        return _ops.Subtract()(_constant_like(other, self), self)
+
+    def __mul__(self, other):
+        return _ops.Multiply()(self, _constant_like(other, self))
+
+    def __rmul__(self, other):
+        return _ops.Multiply()(_constant_like(other, self), self)
+
+    def __truediv__(self, other):
+        return _ops.Divide()(self, _constant_like(other, self))
+
+    def __rtruediv__(self, other):
+        return _ops.Divide()(_constant_like(other, self), self)
+
+    def __pow__(self, other):
+        return _ops.Power()(self, _constant_like(other, self))
+
+    def __rpow__(self, other):
+        return _ops.Power()(_constant_like(other, self), self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __neg__(self):
+        return _ops.Negate()(self)
+
+    def __pos__(self):
+        return self
+
+    def __getitem__(self, index):
+        return _ops.GetItem(index)(self)
+
+    # --- methods that mirror numpy ---------------------------------------------------
+    def sum(self, axis=None, keepdims=False):
+        return _ops.Sum(axis, keepdims)(self)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops.Mean(axis, keepdims)(self)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops.Max(axis, keepdims)(self)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.Reshape(shape)(self)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.Transpose(axes or None)(self)
+
+    @property
+    def T(self):
+        return _ops.Transpose(None)(self)
+
+    def exp(self):
+        return _ops.Exp()(self)
+
+    def log(self):
+        return _ops.Log()(self)
+
+
+def _constant_like(other, like: Variable):
+    """Wrap a Python number or array as a constant Variable with the dtype of ``like``.
+
+    Keeping ``like``'s floating dtype is what keeps float32 computations in float32.
+    """
+    if isinstance(other, Variable):
+        return other
+    if isinstance(other, np.ndarray) and other.dtype.kind in "fc":
+        return constant(other)  # a floating array keeps its own dtype, as in numpy
+    dtype = like.value.dtype
+    return constant(other, dtype=dtype if dtype.kind in "fc" else None)
+
+
+def constant(value, dtype=None) -> Variable:
+    """A Variable that needs no gradient (data, labels, fixed numbers)."""
+    node = Variable.__new__(Variable)
+    node.value = _as_float_array(value, dtype)
+    node.grad = None
+    node.name = None
+    node.producer = None
+    node.requires_grad = False
+    return node
+
+
+def as_variable(value) -> Variable:
+    """Return ``value`` if it is a Variable, otherwise a constant Variable holding it."""
+    if isinstance(value, Variable):
+        return value
+    return constant(value)
+
+
+class Operation:
+    """An operation node. Subclass it and write ``forward`` and ``backward``.
+
+    * ``forward(self, *input_values) -> ndarray`` computes the output value from the input
+      values (ndarrays) and stores in ``self`` whatever ``backward`` will need.
+    * ``backward(self, grad_output) -> tuple`` receives dL/d(output) (shaped like the output)
+      and returns dL/d(input) for every input, in order, each shaped like that input
+      (``None`` for an input that has no gradient, such as integer labels).
+    * ``jvp(self, *input_tangents) -> ndarray`` (forward mode, optional) receives one tangent
+      per input, shaped like the inputs, and returns the output's tangent.
+
+    Calling an instance on Variables, ``Multiply()(a, b)``, runs ``forward``, adds the node to
+    the graph and returns the output Variable. Each instance is one node: use a new instance
+    for every call.
+    """
+
+    inputs: tuple = ()
+    _output_ref = None
+    _created_at = None
+
+    def forward(self, *input_values):
+        raise NotImplementedError(f"{type(self).__name__}.forward is not implemented yet")
+
+    def backward(self, grad_output):
+        raise NotImplementedError(f"{type(self).__name__}.backward is not implemented yet")
+
+    def jvp(self, *input_tangents):
+        raise NotImplementedError(
+            f"{type(self).__name__} has no forward-mode rule (jvp); write jvp(self, *tangents) to add one"
+        )
+
+    @property
+    def output(self) -> Variable | None:
+        """The output Variable (None before the call, or once the output has been freed)."""
+        return self._output_ref() if self._output_ref is not None else None
+
+    def label(self) -> str:
+        """How the node is named in drawings and error messages."""
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        return f"<{self.label()} node>"
+
+    def __call__(self, *inputs) -> Variable:
+        if self.inputs:
+            raise RuntimeError(
+                f"this {type(self).__name__} node is already in a graph; every call needs a new "
+                f"instance: write {type(self).__name__}(...)(x) each time"
+            )
+        inputs = _lift(inputs)
+        values = [variable.value for variable in inputs]
+        try:
+            value = self.forward(*values)
+        except ValueError as error:
+            shapes = ", ".join(str(np.shape(v)) for v in values)
+            raise ValueError(f"{self.label()}: cannot apply to inputs of shapes {shapes}: {error}") from None
+        if value is None:
+            raise TypeError(f"{type(self).__name__}.forward returned None; it must return the output value")
+
+        output = Variable.__new__(Variable)
+        output.value = value
+        output.grad = None
+        output.name = None
+        output.producer = None
+        output.requires_grad = False
+        if _mode.recording:
+            for variable in inputs:
+                if variable.requires_grad:
+                    output.requires_grad = True
+                    output.producer = self
+                    self.inputs = inputs
+                    self._output_ref = weakref.ref(output)
+                    break
+        if _mode.detect_anomaly:
+            self._created_at = traceback.extract_stack()[:-2]
+            check_finite(self, "forward", [value])
+        return output
+
+
+def _lift(inputs) -> tuple:
+    """Make every input a Variable; numbers and arrays become constants.
+
+    Constants take the floating dtype of the first Variable among the inputs, so that
+    ``x32 * 2.0`` stays float32.
+    """
+    needs_lifting = False
+    for x in inputs:
+        if type(x) is not Variable:
+            needs_lifting = True
+            break
+    if not needs_lifting:
+        return inputs
+    dtype = None
+    for x in inputs:
+        if isinstance(x, Variable) and x.value.dtype.kind in "fc":
+            dtype = x.value.dtype
+            break
+    return tuple(
+        x if isinstance(x, Variable) else constant(x, dtype if _is_python_number(x) else None) for x in inputs
+    )
+
+
+def _is_python_number(x) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool)
+
+
+def check_finite(operation: Operation, phase: str, arrays) -> None:
+    """Raise FloatingPointError if any array has NaN or inf (used by detect_anomaly)."""
+    for position, array in enumerate(arrays):
+        if array is None:
+            continue
+        array = np.asarray(array)
+        if array.dtype.kind in "fc" and not np.all(np.isfinite(array)):
+            bad = "NaN" if np.isnan(array).any() else "inf"
+            shapes = ", ".join(str(v.shape) for v in operation.inputs) or "?"
+            what = "its output" if phase == "forward" else f"the gradient for its input {position}"
+            where = ""
+            if operation._created_at:
+                frame = operation._created_at[-1]
+                where = f"\nThe node was created at {frame.filename}:{frame.lineno}: {frame.line}"
+            raise FloatingPointError(
+                f"{operation.label()} (inputs of shapes {shapes}) produced {bad} in {what} "
+                f"during the {phase} pass.{where}"
+            )
+
+
+# The operator methods above build nodes from the operation modules, which themselves
+# import Operation and Variable from this module, so they are imported last.
+from . import ops as _ops  # noqa: E402

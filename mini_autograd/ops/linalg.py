@@ -1,0 +1,305 @@
+"""Linear algebra: matmul, einsum, tensordot.
+
+Matrix multiply, Z = A B (A: n x k, B: k x m), in the row-gradient convention:
+
+    dL/dA = dL/dZ  B^T          dL/dB = A^T  dL/dZ
+
+Einsum generalises both: the gradient of an operand is another einsum, in which the output's
+gradient takes the operand's place (see ``Einsum``). Tensordot is an einsum with generated
+subscripts, so it reuses that rule.
+"""
+
+from __future__ import annotations
+
+import string
+
+import numpy as np
+
+from ..graph import Operation, _lift
+from .elementwise import unbroadcast
+
+
+class MatMul(Operation):
+    """Z = A @ B, with numpy's rules: batched over leading axes (which broadcast), and a 1-D
+    A or B treated as a row or column vector that is removed from the result again.
+
+    dL/dA = dL/dZ @ B^T,  dL/dB = A^T @ dL/dZ  (transposing the last two axes), then summed
+    over any batch axes that were broadcast.
+    """
+
+    def forward(self, a, b):
+        a_shape, b_shape = np.shape(a), np.shape(b)
+        if not a_shape or not b_shape:
+            raise ValueError(f"MatMul: operands must have at least one dimension, got shapes {a_shape} and {b_shape}; use * for scalars")
+        inner_a = a_shape[-1]
+        inner_b = b_shape[-2] if len(b_shape) > 1 else b_shape[0]
+        if inner_a != inner_b:
+            raise ValueError(
+                f"MatMul: shapes {a_shape} and {b_shape} do not align: the last axis of the first "
+                f"({inner_a}) must equal the {'second-to-last' if len(b_shape) > 1 else 'only'} axis of the second ({inner_b})"
+            )
+        self.a, self.b = a, b
+        return np.matmul(a, b)
+
+    def backward(self, grad):
+        a_node, b_node = self.inputs
+        a, b = self.a, self.b
+        # Treat a vector as a matrix with one row (a) or one column (b).
+        a2 = a[np.newaxis, :] if a.ndim == 1 else a
+        b2 = b[:, np.newaxis] if b.ndim == 1 else b
+        g = grad
+        if a.ndim == 1:
+            g = np.expand_dims(g, -2)
+        if b.ndim == 1:
+            g = np.expand_dims(g, -1)
+        grad_a = grad_b = None
+        if a_node.requires_grad:
+            grad_a = np.matmul(g, np.swapaxes(b2, -1, -2))
+            grad_a = unbroadcast(grad_a, a2.shape).reshape(a.shape)
+        if b_node.requires_grad:
+            grad_b = np.matmul(np.swapaxes(a2, -1, -2), g)
+            grad_b = unbroadcast(grad_b, b2.shape).reshape(b.shape)
+        return grad_a, grad_b
+
+    def jvp(self, ta, tb):
+        return np.matmul(ta, self.b) + np.matmul(self.a, tb)
+
+
+def matmul(a, b):
+    return MatMul()(*_lift((a, b)))
+
+
+# --- einsum -------------------------------------------------------------------------
+
+_LETTERS = string.ascii_letters
+
+
+def parse_einsum(subscripts: str, shapes: list[tuple]) -> tuple[list[str], str]:
+    """Rewrite numpy einsum subscripts in an explicit form with one letter per axis.
+
+    Handles implicit output ('ij,jk'), ellipses ('...ij->...i') and checks everything numpy
+    checks, with messages that name the subscripts and shapes at fault.
+    Returns (input_terms, output_term), where every term has exactly one letter per axis.
+    """
+    where = f"einsum({subscripts!r}) with operand shapes {', '.join(map(str, shapes))}"
+    if not isinstance(subscripts, str):
+        raise TypeError(f"einsum subscripts must be a string such as 'ij,jk->ik', got {type(subscripts).__name__}")
+    spec = subscripts.replace(" ", "")
+    allowed = set(_LETTERS) | set(",.->")
+    bad = sorted(set(spec) - allowed)
+    if bad:
+        raise ValueError(f"{where}: invalid character(s) {bad}; use letters a-z, A-Z, ',', '...' and '->'")
+    if spec.count("->") > 1 or ("-" in spec.replace("->", "")) or (">" in spec.replace("->", "")):
+        raise ValueError(f"{where}: '->' must appear at most once, between inputs and output")
+    explicit = "->" in spec
+    inputs_part, output_part = spec.split("->") if explicit else (spec, None)
+    terms = inputs_part.split(",")
+    if len(terms) != len(shapes):
+        raise ValueError(f"{where}: the subscripts name {len(terms)} operand(s) but {len(shapes)} were given")
+    for term in terms + ([output_part] if explicit else []):
+        if term.replace("...", "").count(".") or term.count("...") > 1:
+            raise ValueError(f"{where}: '.' may only appear as a single '...' per term, found {term!r}")
+
+    used = set(spec) & set(_LETTERS)
+    fresh = iter(c for c in _LETTERS if c not in used)
+    ellipsis_ndim = 0
+    for term, shape in zip(terms, shapes):
+        letters = len(term.replace("...", ""))
+        if "..." in term:
+            if letters > len(shape):
+                raise ValueError(f"{where}: term {term!r} names {letters} axes but its operand has shape {shape}")
+            ellipsis_ndim = max(ellipsis_ndim, len(shape) - letters)
+        elif letters != len(shape):
+            raise ValueError(
+                f"{where}: term {term!r} names {letters} axes but its operand has {len(shape)} (shape {shape})"
+            )
+    ellipsis_letters = "".join(next(fresh) for _ in range(ellipsis_ndim))
+
+    explicit_terms = []
+    for term, shape in zip(terms, shapes):
+        if "..." in term:
+            n = len(shape) - len(term.replace("...", ""))
+            term = term.replace("...", ellipsis_letters[ellipsis_ndim - n :])
+        explicit_terms.append(term)
+
+    if explicit:
+        # Without '...' in the output, numpy sums the ellipsis axes away.
+        output = output_part.replace("...", ellipsis_letters)
+        for letter in output_part.replace("...", ""):
+            if output_part.count(letter) > 1:
+                raise ValueError(f"{where}: output subscript {letter!r} appears more than once")
+            if letter not in inputs_part:
+                raise ValueError(f"{where}: output subscript {letter!r} does not appear in any input")
+    else:
+        counts: dict[str, int] = {}
+        for letter in inputs_part.replace("...", ""):
+            if letter in _LETTERS:
+                counts[letter] = counts.get(letter, 0) + 1
+        output = ellipsis_letters + "".join(sorted(c for c, k in counts.items() if k == 1))
+
+    sizes: dict[str, int] = {}
+    for term, shape in zip(explicit_terms, shapes):
+        for letter, size in zip(term, shape):
+            known = sizes.get(letter, 1)
+            if size != known and size != 1 and known != 1:
+                raise ValueError(
+                    f"{where}: subscript {letter!r} stands for axes of different sizes ({known} and {size})"
+                )
+            sizes[letter] = max(known, size)
+    return explicit_terms, output
+
+
+def _scatter_to_operand(values: np.ndarray, term: str, unique: str, shape: tuple, dtype) -> np.ndarray:
+    """Put ``values`` (axes in the order of ``unique``) into a zero array of ``shape`` whose axes
+    are labelled by ``term``. A letter repeated in ``term`` (as in 'ii') addresses a diagonal,
+    so only those entries receive values; the others have zero gradient."""
+    if term == unique:
+        return values
+    if len(set(term)) == len(term):
+        return np.transpose(values, [unique.index(c) for c in term])
+    full = np.zeros(shape, dtype=dtype)
+    # A strided view with one axis per distinct letter: the stride of a repeated letter is
+    # the sum of the strides of its axes, which walks along the diagonal.
+    strides = [sum(full.strides[i] for i, c in enumerate(term) if c == letter) for letter in unique]
+    sizes = [shape[term.index(letter)] for letter in unique]
+    diagonal = np.lib.stride_tricks.as_strided(full, shape=sizes, strides=strides, writeable=True)
+    diagonal[...] = values
+    return full
+
+
+class Einsum(Operation):
+    """Z = einsum(subscripts, X_1, ..., X_n), any subscripts numpy accepts.
+
+    Z is a sum of products, so it is linear in each operand. The gradient of operand k is
+    "the same einsum with dL/dZ in the place of X_k":
+
+        dL/dX_k = einsum('<out>,<other terms>-><term k>', dL/dZ, X_1, .., X_n without X_k)
+
+    Three details make that true for every subscript form:
+    * a letter of term k that appears nowhere else was summed away, so its gradient is
+      copied (broadcast) along that axis;
+    * a letter repeated in term k ('ii') addresses a diagonal: the gradient goes to the
+      diagonal entries only, the rest of X_k gets zero;
+    * an axis of size 1 that numpy broadcast against a longer one is summed back.
+    """
+
+    def __init__(self, subscripts: str):
+        self.subscripts = subscripts
+
+    def forward(self, *operands):
+        shapes = [np.shape(x) for x in operands]
+        self.terms, self.output_term = parse_einsum(self.subscripts, shapes)
+        self.operands = operands
+        explicit = ",".join(self.terms) + "->" + self.output_term
+        try:
+            return np.einsum(explicit, *operands, optimize=len(operands) > 1)
+        except ValueError as error:
+            raise ValueError(f"einsum({self.subscripts!r}) with operand shapes {', '.join(map(str, shapes))}: {error}") from None
+
+    def _relabelled(self):
+        """Give each operand's size-1 axes that were broadcast a letter of their own, so every
+        letter stands for one size in the gradient einsums."""
+        sizes: dict[str, int] = {}
+        for term, x in zip(self.terms, self.operands):
+            for letter, size in zip(term, np.shape(x)):
+                sizes[letter] = max(sizes.get(letter, 1), size)
+        used = set("".join(self.terms) + self.output_term)
+        fresh = iter(c for c in _LETTERS if c not in used)
+        terms = []
+        for term, x in zip(self.terms, self.operands):
+            terms.append("".join(next(fresh) if size == 1 and sizes[c] > 1 else c for c, size in zip(term, np.shape(x))))
+        return terms, sizes
+
+    def backward(self, grad):
+        terms, sizes = self._relabelled()
+        grads = []
+        for k, (term, x) in enumerate(zip(terms, self.operands)):
+            if not self.inputs[k].requires_grad:
+                grads.append(None)
+                continue
+            others = [(t, o) for i, (t, o) in enumerate(zip(terms, self.operands)) if i != k]
+            available = set(self.output_term).union(*[set(t) for t, _ in others])
+            unique = "".join(dict.fromkeys(term))
+            computable = "".join(c for c in unique if c in available)
+            spec = ",".join([self.output_term] + [t for t, _ in others]) + "->" + computable
+            partial = np.einsum(spec, grad, *[o for _, o in others], optimize=len(others) > 0)
+            # Letters only in term k were summed away in the forward pass: copy along them.
+            if computable != unique:
+                partial = np.expand_dims(partial, [unique.index(c) for c in unique if c not in available])
+                partial = np.broadcast_to(partial, [np.shape(x)[term.index(c)] for c in unique])
+            grads.append(_scatter_to_operand(partial, term, unique, np.shape(x), partial.dtype))
+        return tuple(grads)
+
+    def jvp(self, *tangents):
+        explicit = ",".join(self.terms) + "->" + self.output_term
+        total = None
+        for k, tangent in enumerate(tangents):
+            if not np.any(tangent):
+                continue
+            operands = list(self.operands)
+            operands[k] = tangent
+            term = np.einsum(explicit, *operands, optimize=len(operands) > 1)
+            total = term if total is None else total + term
+        if total is None:
+            return np.zeros_like(np.einsum(explicit, *self.operands))
+        return total
+
+    def label(self):
+        return f"Einsum({self.subscripts!r})"
+
+
+def einsum(subscripts: str, *operands):
+    return Einsum(subscripts)(*_lift(operands))
+
+
+def _tensordot_subscripts(a_ndim: int, b_ndim: int, axes) -> str:
+    """The einsum subscripts that compute np.tensordot(a, b, axes)."""
+    if isinstance(axes, (int, np.integer)):
+        if axes < 0 or axes > min(a_ndim, b_ndim):
+            raise ValueError(f"tensordot: axes={axes} must be between 0 and {min(a_ndim, b_ndim)} for operands of {a_ndim} and {b_ndim} dimensions")
+        a_axes, b_axes = list(range(a_ndim - axes, a_ndim)), list(range(axes))
+    else:
+        try:
+            a_axes, b_axes = axes
+        except (TypeError, ValueError):
+            raise ValueError(f"tensordot: axes must be an int or a pair of axis lists such as ([1, 2], [0, 1]), got {axes!r}") from None
+        a_axes = [a_axes] if np.ndim(a_axes) == 0 else list(a_axes)
+        b_axes = [b_axes] if np.ndim(b_axes) == 0 else list(b_axes)
+        if len(a_axes) != len(b_axes):
+            raise ValueError(f"tensordot: the axis lists {a_axes} and {b_axes} must have the same length")
+        a_axes = [a % a_ndim for a in a_axes]
+        b_axes = [b % b_ndim for b in b_axes]
+    letters = iter(_LETTERS)
+    a_term = [next(letters) for _ in range(a_ndim)]
+    b_term = [next(letters) for _ in range(b_ndim)]
+    for i, j in zip(a_axes, b_axes):
+        b_term[j] = a_term[i]
+    out = [c for i, c in enumerate(a_term) if i not in a_axes] + [c for j, c in enumerate(b_term) if j not in b_axes]
+    return "".join(a_term) + "," + "".join(b_term) + "->" + "".join(out)
+
+
+class TensorDot(Einsum):
+    """Z = tensordot(A, B, axes): contract the listed axes of A with those of B.
+
+    Tensordot is the einsum whose subscripts pair the contracted axes, so the forward pass
+    uses np.tensordot and the backward pass is Einsum's rule.
+    """
+
+    def __init__(self, axes=2):
+        self.axes = axes
+
+    def forward(self, a, b):
+        self.subscripts = _tensordot_subscripts(np.ndim(a), np.ndim(b), self.axes)
+        self.terms, self.output_term = parse_einsum(self.subscripts, [np.shape(a), np.shape(b)])
+        self.operands = (a, b)
+        try:
+            return np.tensordot(a, b, self.axes)
+        except ValueError as error:
+            raise ValueError(f"tensordot with axes={self.axes!r} and shapes {np.shape(a)}, {np.shape(b)}: {error}") from None
+
+    def label(self):
+        return f"TensorDot(axes={self.axes!r})"
+
+
+def tensordot(a, b, axes=2):
+    return TensorDot(axes)(*_lift((a, b)))

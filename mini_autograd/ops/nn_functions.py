@@ -1,0 +1,213 @@
+"""Functions of neural networks: softmax, log-softmax, logsumexp and the losses.
+
+Each is one node with a hand-derived backward pass, which is both faster and numerically
+safer than chaining exp, sum and log: the max is subtracted before exponentiating, so
+logits of +-1000 give finite values and gradients.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..graph import Operation, _lift
+from .reductions import expand_reduced, _normalize_axes
+
+
+def _stable_logsumexp(x, axis):
+    shift = np.max(x, axis=axis, keepdims=True)
+    shift = np.where(np.isfinite(shift), shift, 0)
+    return shift + np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True))
+
+
+class Softmax(Operation):
+    """s = exp(x) / sum(exp(x)) along ``axis``.
+
+    Jacobian: ds_i/dx_j = s_i (delta_ij - s_j). Its vector product never needs the matrix:
+    grad_x = s * (grad_s - sum(grad_s * s)).
+    """
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        self.s = np.exp(x - _stable_logsumexp(x, self.axis))
+        return self.s
+
+    def backward(self, grad):
+        s = self.s
+        return (s * (grad - np.sum(grad * s, axis=self.axis, keepdims=True)),)
+
+    def jvp(self, t):
+        s = self.s
+        return s * (t - np.sum(s * t, axis=self.axis, keepdims=True))
+
+
+class LogSoftmax(Operation):
+    """z = x - logsumexp(x) along ``axis``.
+
+    dz_i/dx_j = delta_ij - softmax(x)_j, so grad_x = grad_z - softmax(x) * sum(grad_z).
+    """
+
+    def __init__(self, axis=-1):
+        self.axis = axis
+
+    def forward(self, x):
+        z = x - _stable_logsumexp(x, self.axis)
+        self.softmax = np.exp(z)
+        return z
+
+    def backward(self, grad):
+        return (grad - self.softmax * np.sum(grad, axis=self.axis, keepdims=True),)
+
+    def jvp(self, t):
+        return t - np.sum(self.softmax * t, axis=self.axis, keepdims=True)
+
+
+class LogSumExp(Operation):
+    """z = log(sum(exp(x))) along ``axis``.   dz/dx = softmax(x)."""
+
+    def __init__(self, axis=None, keepdims=False):
+        self.axis, self.keepdims = axis, keepdims
+
+    def forward(self, x):
+        self.axes = _normalize_axes(self.axis, np.ndim(x))
+        self.shape = np.shape(x)
+        z = _stable_logsumexp(x, self.axes)
+        self.softmax = np.exp(x - z)
+        return z if self.keepdims else np.squeeze(z, axis=self.axes)
+
+    def backward(self, grad):
+        return (expand_reduced(grad, self.axes, self.keepdims, self.shape) * self.softmax,)
+
+    def jvp(self, t):
+        return np.sum(self.softmax * t, axis=self.axes, keepdims=self.keepdims)
+
+
+class CrossEntropy(Operation):
+    """Mean cross-entropy of softmax(logits) against the targets, over all leading axes.
+
+    logits: (..., C). targets: integer class labels of shape (...), or probabilities
+    (one-hot or soft) of shape (..., C).
+        L = -mean( sum_c y_c log softmax(logits)_c )
+        dL/dlogits = (softmax(logits) - y) / N      (N examples)
+        dL/dy = -log softmax(logits) / N            (only for probability targets)
+    """
+
+    def forward(self, logits, targets):
+        logits = np.asarray(logits)
+        if logits.ndim == 0:
+            raise ValueError("CrossEntropy: logits must have a class axis, got a scalar")
+        batch_shape, classes = logits.shape[:-1], logits.shape[-1]
+        self.count = int(np.prod(batch_shape))
+        self.log_p = logits - _stable_logsumexp(logits, -1)
+        targets = np.asarray(targets)
+        if targets.shape == batch_shape:
+            labels = targets.astype(np.intp)
+            if not np.array_equal(labels, targets) or labels.min(initial=0) < 0 or labels.max(initial=0) >= classes:
+                raise ValueError(f"CrossEntropy: integer labels must lie in 0..{classes - 1}, got values from {targets.min()} to {targets.max()}")
+            self.labels, self.probabilities = labels, None
+            picked = np.take_along_axis(self.log_p, labels[..., None], axis=-1)
+            return -np.sum(picked) / self.count
+        if targets.shape == logits.shape:
+            self.labels, self.probabilities = None, targets
+            return -np.sum(targets * self.log_p) / self.count
+        raise ValueError(
+            f"CrossEntropy: targets of shape {targets.shape} match neither labels of shape {batch_shape} "
+            f"nor probabilities of shape {logits.shape} for logits of shape {logits.shape}"
+        )
+
+    def backward(self, grad):
+        grad_logits = np.exp(self.log_p)  # softmax
+        if self.labels is not None:
+            np.put_along_axis(grad_logits, self.labels[..., None], np.take_along_axis(grad_logits, self.labels[..., None], axis=-1) - 1, axis=-1)
+            grad_targets = None
+        else:
+            grad_logits = grad_logits - self.probabilities
+            grad_targets = -self.log_p * (grad / self.count)
+        grad_logits *= grad / self.count
+        return grad_logits, grad_targets
+
+    def jvp(self, t_logits, t_targets):
+        softmax = np.exp(self.log_p)
+        y = self.probabilities
+        if y is None:
+            y = np.zeros_like(softmax)
+            np.put_along_axis(y, self.labels[..., None], 1, axis=-1)
+            t_targets = 0
+        return (np.sum((softmax - y) * t_logits) - np.sum(t_targets * self.log_p)) / self.count
+
+    def label(self):
+        return "CrossEntropy"
+
+
+class MSELoss(Operation):
+    """L = mean((pred - target)**2).   dL/dpred = 2 (pred - target) / N = -dL/dtarget.
+
+    pred and target must have the same shape: a (N, 1) prediction against an (N,) target
+    would silently broadcast to (N, N) and train on the wrong loss.
+    """
+
+    def forward(self, pred, target):
+        if np.shape(pred) != np.shape(target):
+            raise ValueError(
+                f"MSELoss: prediction of shape {np.shape(pred)} and target of shape {np.shape(target)} differ; "
+                "reshape one so they match (broadcasting them would compare every prediction with every target)"
+            )
+        self.diff = pred - target
+        return np.mean(self.diff * self.diff)
+
+    def backward(self, grad):
+        grad_pred = (2 * grad / max(self.diff.size, 1)) * self.diff
+        return grad_pred, -grad_pred
+
+    def jvp(self, t_pred, t_target):
+        return 2 * np.mean(self.diff * (t_pred - t_target))
+
+
+class BCEWithLogits(Operation):
+    """Binary cross-entropy of sigmoid(z) against targets y in [0, 1], averaged:
+
+        L = mean( max(z, 0) - z y + log(1 + exp(-|z|)) )     (stable at |z| = 1000)
+        dL/dz = (sigmoid(z) - y) / N,      dL/dy = -z / N
+    """
+
+    def forward(self, logits, targets):
+        if np.shape(logits) != np.shape(targets):
+            raise ValueError(f"BCEWithLogits: logits of shape {np.shape(logits)} and targets of shape {np.shape(targets)} differ")
+        self.z, self.y = logits, targets
+        self.count = max(np.size(logits), 1)
+        return np.mean(np.maximum(logits, 0) - logits * targets + np.log1p(np.exp(-np.abs(logits))))
+
+    def backward(self, grad):
+        sigmoid = np.exp(-np.logaddexp(0, -self.z))
+        scale = grad / self.count
+        return (sigmoid - self.y) * scale, -self.z * scale
+
+    def jvp(self, t_z, t_y):
+        sigmoid = np.exp(-np.logaddexp(0, -self.z))
+        return (np.sum((sigmoid - self.y) * t_z) - np.sum(self.z * t_y)) / self.count
+
+
+def softmax(x, axis=-1):
+    return Softmax(axis)(x)
+
+
+def log_softmax(x, axis=-1):
+    return LogSoftmax(axis)(x)
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return LogSumExp(axis, keepdims)(x)
+
+
+def cross_entropy(logits, targets):
+    """Mean softmax cross-entropy; targets are integer labels or probabilities (one-hot)."""
+    return CrossEntropy()(*_lift((logits, targets)))
+
+
+def mse_loss(pred, target):
+    return MSELoss()(*_lift((pred, target)))
+
+
+def binary_cross_entropy_with_logits(logits, targets):
+    return BCEWithLogits()(*_lift((logits, targets)))

@@ -1,0 +1,141 @@
+"""Reverse mode (backpropagation) over the bipartite graph.
+
+For the output f and every Variable x it depends on:
+
+    df/dx = sum over the Operations j that use x of  (df/d out_j) (d out_j / dx)
+
+Each Operation's ``backward`` computes one term of that sum (a vector-Jacobian product),
+so we only need to visit the Operations in reverse topological order, hand each one the
+gradient of its output, and add what it returns into the gradients of its inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .graph import Operation, Variable, _mode, check_finite
+
+
+def topological_order(output: Variable) -> list[Operation]:
+    """The Operations that ``output`` depends on, each after every Operation it depends on.
+
+    Iterative depth-first search (no recursion, so a chain of 100,000 nodes is fine) that
+    visits inputs left to right: the order is the same on every run.
+    """
+    root = output.producer
+    if root is None:
+        return []
+    order: list[Operation] = []
+    seen = {root}
+    stack = [(root, False)]
+    while stack:
+        operation, inputs_done = stack.pop()
+        if inputs_done:
+            order.append(operation)
+            continue
+        stack.append((operation, True))
+        # Push inputs right to left, so the leftmost input is explored first.
+        for variable in reversed(operation.inputs):
+            producer = variable.producer
+            if producer is not None and producer not in seen:
+                seen.add(producer)
+                stack.append((producer, False))
+    return order
+
+
+def _seed_gradient(output: Variable, grad) -> np.ndarray:
+    value = np.asarray(output.value)
+    if grad is None:
+        if value.size != 1:
+            raise ValueError(
+                f"backward() without a gradient only works for a scalar output, but this output has "
+                f"shape {value.shape}. Reduce it first (e.g. y.sum().backward()) or pass the gradient "
+                f"of the final result with respect to it: y.backward(np.ones({value.shape}))"
+            )
+        return np.ones_like(value)
+    if isinstance(grad, Variable):
+        grad = grad.value
+    grad = np.asarray(grad, dtype=value.dtype)
+    if grad.shape != value.shape:
+        raise ValueError(f"backward(grad): grad has shape {grad.shape} but the output has shape {value.shape}")
+    return grad
+
+
+def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]:
+    """Run the backward pass and return {variable: d output / d variable} for every Variable
+    reached (leaves and intermediates), without touching any ``.grad``.
+
+    ``grad`` is the vector of the vector-Jacobian product; it defaults to 1 for a scalar output.
+    """
+    grads: dict[Variable, np.ndarray] = {output: _seed_gradient(output, grad)}
+    check = _mode.detect_anomaly
+    for operation in reversed(topological_order(output)):
+        grad_output = grads.get(operation.output)
+        if grad_output is None:
+            continue
+        input_grads = operation.backward(grad_output)
+        if type(input_grads) is not tuple:
+            input_grads = _as_tuple(operation, input_grads)
+        if len(input_grads) != len(operation.inputs):
+            raise ValueError(
+                f"{operation.label()}.backward returned {len(input_grads)} gradient(s) but the node has "
+                f"{len(operation.inputs)} input(s); return one gradient per input, in order"
+            )
+        if check:
+            check_finite(operation, "backward", input_grads)
+        for variable, input_grad in zip(operation.inputs, input_grads):
+            if input_grad is None or not variable.requires_grad:
+                continue
+            if not hasattr(input_grad, "dtype"):
+                input_grad = np.asarray(input_grad)
+            value = variable.value
+            if np.shape(input_grad) != np.shape(value):
+                raise ValueError(_wrong_shape_message(operation, variable, input_grad))
+            if input_grad.dtype != value.dtype:
+                input_grad = input_grad.astype(value.dtype)
+            previous = grads.get(variable)
+            # A Variable used by several Operations gets the sum of their contributions.
+            grads[variable] = input_grad if previous is None else previous + input_grad
+    return grads
+
+
+def backward(output: Variable, grad=None) -> None:
+    """Add d output / d v to ``v.grad`` for every Variable v that ``output`` depends on."""
+    for variable, gradient in compute_gradients(output, grad).items():
+        if not variable.requires_grad:
+            continue
+        if type(gradient) is not np.ndarray or not gradient.flags.writeable:
+            gradient = np.array(gradient)
+        variable.grad = gradient if variable.grad is None else variable.grad + gradient
+
+
+def _as_tuple(operation: Operation, input_grads) -> tuple:
+    if isinstance(input_grads, list):
+        return tuple(input_grads)
+    if len(operation.inputs) == 1 and (input_grads is None or hasattr(input_grads, "shape")):
+        return (input_grads,)  # a single gradient returned without the tuple
+    raise TypeError(
+        f"{operation.label()}.backward must return a tuple with one gradient per input, "
+        f"got {type(input_grads).__name__}"
+    )
+
+
+def _wrong_shape_message(operation: Operation, variable: Variable, input_grad) -> str:
+    position = next(i for i, v in enumerate(operation.inputs) if v is variable)
+    got, want = np.shape(input_grad), np.shape(variable.value)
+    hint = ""
+    try:
+        was_broadcast = len(got) >= len(want) and np.broadcast_shapes(got, want) == tuple(got)
+    except ValueError:
+        was_broadcast = False
+    if was_broadcast:
+        hint = (
+            " The input was broadcast in the forward pass, so its gradient must be summed over the "
+            "broadcast axes (see mini_autograd.ops.unbroadcast)."
+        )
+    elif sorted(got) == sorted(want):
+        hint = " Is the gradient transposed?"
+    return (
+        f"{operation.label()}.backward returned a gradient of shape {got} for input {position}, "
+        f"which has shape {want}; a gradient must have the shape of its input.{hint}"
+    )
