@@ -106,15 +106,15 @@ class Variable:
     # --- basic properties -------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return np.shape(self.value)
+        return self.value.shape
 
     @property
     def ndim(self) -> int:
-        return np.ndim(self.value)
+        return self.value.ndim
 
     @property
     def size(self) -> int:
-        return np.size(self.value)
+        return self.value.size
 
     @property
     def dtype(self):
@@ -312,8 +312,10 @@ class Operation:
         except ValueError as error:
             shapes = ", ".join(str(np.shape(v)) for v in values)
             raise ValueError(f"{self.label()}: cannot apply to inputs of shapes {shapes}: {error}") from None
-        if value is None:
-            raise TypeError(f"{type(self).__name__}.forward returned None; it must return the output value")
+        if type(value) is not np.ndarray and not isinstance(value, np.generic):
+            if value is None:
+                raise TypeError(f"{type(self).__name__}.forward returned None; it must return the output value")
+            value = np.asarray(value)  # a Python number or list from a hand-written forward
 
         output = Variable.__new__(Variable)
         output.value = value

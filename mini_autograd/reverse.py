@@ -26,19 +26,21 @@ def topological_order(output: Variable) -> list[Operation]:
     if root is None:
         return []
     order: list[Operation] = []
-    seen = {root}
+    expanded = set()
     stack = [(root, False)]
     while stack:
         operation, inputs_done = stack.pop()
         if inputs_done:
-            order.append(operation)
+            order.append(operation)  # every operation it depends on is already in `order`
             continue
+        if operation in expanded:
+            continue
+        expanded.add(operation)
         stack.append((operation, True))
         # Push inputs right to left, so the leftmost input is explored first.
         for variable in reversed(operation.inputs):
             producer = variable.producer
-            if producer is not None and producer not in seen:
-                seen.add(producer)
+            if producer is not None and producer not in expanded:
                 stack.append((producer, False))
     return order
 
@@ -70,7 +72,7 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     grads: dict[Variable, np.ndarray] = {output: _seed_gradient(output, grad)}
     check = _mode.detect_anomaly
     for operation in reversed(topological_order(output)):
-        grad_output = grads.get(operation.output)
+        grad_output = grads.get(operation._output_ref())
         if grad_output is None:
             continue
         input_grads = operation.backward(grad_output)
@@ -86,10 +88,12 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
         for variable, input_grad in zip(operation.inputs, input_grads):
             if input_grad is None or not variable.requires_grad:
                 continue
-            if not hasattr(input_grad, "dtype"):
-                input_grad = np.asarray(input_grad)
             value = variable.value
-            if np.shape(input_grad) != np.shape(value):
+            shape = getattr(input_grad, "shape", None)
+            if shape is None:  # a Python number or list from a hand-written backward
+                input_grad = np.asarray(input_grad)
+                shape = input_grad.shape
+            if shape != value.shape:
                 raise ValueError(_wrong_shape_message(operation, variable, input_grad))
             if input_grad.dtype != value.dtype:
                 input_grad = input_grad.astype(value.dtype)
@@ -104,8 +108,8 @@ def backward(output: Variable, grad=None) -> None:
     for variable, gradient in compute_gradients(output, grad).items():
         if not variable.requires_grad:
             continue
-        if type(gradient) is not np.ndarray or not gradient.flags.writeable:
-            gradient = np.array(gradient)
+        if variable.producer is None and (type(gradient) is not np.ndarray or not gradient.flags.writeable):
+            gradient = np.array(gradient)  # a leaf's .grad is always a writeable ndarray
         variable.grad = gradient if variable.grad is None else variable.grad + gradient
 
 

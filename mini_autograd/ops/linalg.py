@@ -47,11 +47,9 @@ class MatMul(Operation):
         # Treat a vector as a matrix with one row (a) or one column (b).
         a2 = a[np.newaxis, :] if a.ndim == 1 else a
         b2 = b[:, np.newaxis] if b.ndim == 1 else b
-        g = grad
-        if a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if b.ndim == 1:
-            g = np.expand_dims(g, -1)
+        # The gradient of the matrix product a2 @ b2 (the vector axes put back).
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+        g = np.reshape(grad, batch + (a2.shape[-2], b2.shape[-1]))
         grad_a = grad_b = None
         if a_node.requires_grad:
             grad_a = np.matmul(g, np.swapaxes(b2, -1, -2))

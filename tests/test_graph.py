@@ -1,0 +1,276 @@
+"""The graph and the reverse-mode driver: structure, order, accumulation, depth, errors."""
+
+import gc
+import weakref
+
+import numpy as np
+import pytest
+
+import mini_autograd as ag
+
+
+def test_graph_is_bipartite_and_operations_know_their_nodes():
+    x, y = ag.Variable(2.0, name="x"), ag.Variable(3.0, name="y")
+    z = x * y + x
+    add = z.producer
+    assert isinstance(add, ag.Operation) and type(add).__name__ == "Add"
+    assert add.output is z
+    mul_out = add.inputs[0]
+    assert isinstance(mul_out, ag.Variable) and type(mul_out.producer).__name__ == "Multiply"
+    assert mul_out.producer.inputs == (x, y)
+    for operation in ag.topological_order(z):
+        assert all(isinstance(v, ag.Variable) for v in operation.inputs)
+        assert isinstance(operation.output, ag.Variable)
+    assert x.is_leaf and not z.is_leaf
+
+
+def test_topological_order_puts_every_operation_after_its_inputs():
+    x = ag.Variable([1.0, 2.0])
+    a = ag.exp(x)
+    b = ag.sin(a) * a
+    c = (b + a).sum() * ag.cos(x).sum()
+    order = ag.topological_order(c)
+    position = {id(op): i for i, op in enumerate(order)}
+    assert len(position) == len(order)  # each operation once
+    for op in order:
+        for v in op.inputs:
+            if v.producer is not None:
+                assert position[id(v.producer)] < position[id(op)]
+
+
+def _labels_of_order(seed):
+    rng = np.random.default_rng(seed)
+    leaves = [ag.Variable(rng.normal(size=3)) for _ in range(3)]
+    nodes = list(leaves)
+    for step in range(40):
+        a, b = nodes[(step * 7) % len(nodes)], nodes[(step * 3 + 1) % len(nodes)]
+        nodes.append([lambda: a + b, lambda: a * b, lambda: ag.tanh(a) - b][step % 3]())
+    out = sum(nodes[-5:], start=nodes[-6]).sum()
+    return [op.label() for op in ag.topological_order(out)], out
+
+
+def test_topological_order_is_the_same_on_every_run():
+    first, _ = _labels_of_order(0)
+    for _ in range(5):
+        again, _ = _labels_of_order(0)
+        assert again == first
+
+
+def test_backward_visits_operations_in_reverse_topological_order():
+    visited = []
+
+    class Recording(ag.Operation):
+        def __init__(self, tag):
+            self.tag = tag
+
+        def forward(self, x):
+            return x * 1.0
+
+        def backward(self, grad):
+            visited.append(self.tag)
+            return (grad,)
+
+    x = ag.Variable(1.0)
+    a = Recording("a")(x)
+    b = Recording("b")(a)
+    c = Recording("c")(a)
+    d = b + c
+    d.backward()
+    assert visited.index("a") > visited.index("b") and visited.index("a") > visited.index("c")
+    assert x.grad == 2.0
+
+
+def test_gradients_accumulate_on_reuse_and_across_backward_calls():
+    x = ag.Variable([1.0, -2.0])
+    y = (x * x + 3 * x).sum()  # x used three times
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * x.value + 3)
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * (2 * x.value + 3))
+    x.grad = None
+    y.backward()
+    np.testing.assert_allclose(x.grad, 2 * x.value + 3)
+
+
+def test_intermediate_variables_get_gradients_too():
+    x = ag.Variable(3.0)
+    h = x * x
+    y = ag.sin(h)
+    y.backward()
+    assert h.grad == pytest.approx(np.cos(9.0))
+    assert y.grad == pytest.approx(1.0)
+
+
+def test_non_scalar_output_needs_a_gradient_and_says_so():
+    x = ag.Variable(np.ones((2, 3)))
+    y = x * 2
+    with pytest.raises(ValueError, match=r"shape \(2, 3\).*y.sum\(\).backward\(\)|pass the gradient"):
+        y.backward()
+    y.backward(np.arange(6.0).reshape(2, 3))
+    np.testing.assert_allclose(x.grad, 2 * np.arange(6.0).reshape(2, 3))
+    with pytest.raises(ValueError, match=r"grad has shape \(3,\) but the output has shape \(2, 3\)"):
+        y.backward(np.ones(3))
+
+
+def test_chain_of_100000_nodes_backpropagates_without_recursion():
+    x = ag.Variable(1.0)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.0 + 0.0
+    y.backward()
+    assert x.grad == pytest.approx(1.0)
+    assert len(ag.topological_order(y)) == 200_000
+    del y  # freeing a deep graph must not overflow the C stack either
+    gc.collect()
+
+
+def test_graph_has_no_reference_cycles():
+    """A graph is freed by reference counting alone once its output is dropped."""
+    gc.collect()
+    gc.disable()
+    try:
+        x = ag.Variable(np.ones(3))
+        y = ag.tanh(x * 2 + 1).sum()
+        y.backward()
+        probe = weakref.ref(y)
+        op_probe = weakref.ref(y.producer)
+        del y
+        assert probe() is None and op_probe() is None
+    finally:
+        gc.enable()
+
+
+def test_no_grad_records_nothing():
+    x = ag.Variable([1.0, 2.0])
+    with ag.no_grad():
+        y = (x * 3).sum()
+        assert not ag.is_recording()
+    assert ag.is_recording()
+    assert y.producer is None and not y.requires_grad
+
+
+def test_constants_get_no_gradient_and_leaves_can_opt_out():
+    w = ag.Variable([1.0, 2.0])
+    frozen = ag.Variable([3.0, 4.0], requires_grad=False)
+    (w * frozen).sum().backward()
+    np.testing.assert_allclose(w.grad, [3.0, 4.0])
+    assert frozen.grad is None
+
+
+def test_variable_copies_its_input_and_converts_integers():
+    data = np.array([1, 2, 3])
+    v = ag.Variable(data)
+    assert v.dtype == np.float64
+    f = np.array([1.0, 2.0], dtype=np.float32)
+    v32 = ag.Variable(f)
+    f[0] = 100.0
+    assert v32.dtype == np.float32 and v32.value[0] == 1.0
+    assert ag.Variable(2).value.dtype == np.float64
+    with pytest.raises(TypeError, match="numbers"):
+        ag.Variable("abc")
+
+
+def test_student_style_operation_subclass():
+    class Cube(ag.Operation):
+        """z = x^3, dz/dx = 3x^2."""
+
+        def forward(self, x):
+            self.x = x
+            return x**3
+
+        def backward(self, grad):
+            return (grad * 3 * self.x**2,)
+
+    x = ag.Variable([1.0, 2.0])
+    Cube()(x).sum().backward()
+    np.testing.assert_allclose(x.grad, [3.0, 12.0])
+
+
+def test_operation_instances_are_single_use():
+    op = ag.ops.Exp()
+    op(ag.Variable(1.0))
+    with pytest.raises(RuntimeError, match="new instance"):
+        op(ag.Variable(2.0))
+
+
+def test_backward_with_wrong_gradient_shape_explains_broadcasting():
+    class ForgetsToUnbroadcast(ag.Operation):
+        def forward(self, a, b):
+            return a + b
+
+        def backward(self, grad):
+            return grad, grad
+
+    x, bias = ag.Variable(np.ones((4, 3))), ag.Variable(np.zeros(3))
+    with pytest.raises(ValueError, match=r"shape \(4, 3\) for input 1.*shape \(3,\).*summed over the broadcast axes"):
+        ForgetsToUnbroadcast()(x, bias).sum().backward()
+
+
+def test_backward_with_wrong_number_of_gradients():
+    class TooFew(ag.Operation):
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, grad):
+            return (grad,)
+
+    with pytest.raises(ValueError, match="returned 1 gradient.*2 input"):
+        TooFew()(ag.Variable(1.0), ag.Variable(2.0)).backward()
+
+
+def test_unimplemented_operation_names_itself():
+    class Todo(ag.Operation):
+        pass
+
+    with pytest.raises(NotImplementedError, match="Todo.forward"):
+        Todo()(ag.Variable(1.0))
+
+
+@pytest.mark.parametrize(
+    "build, pattern",
+    [
+        (lambda: ag.Variable(np.ones((2, 3))) + ag.Variable(np.ones((4,))), r"Add.*\(2, 3\).*\(4,\)"),
+        (lambda: ag.Variable(np.ones((2, 3))) * ag.Variable(np.ones((3, 2))), r"Multiply.*\(2, 3\).*\(3, 2\)"),
+        (lambda: ag.Variable(np.ones((2, 3))) @ ag.Variable(np.ones((4, 5))), r"MatMul: shapes \(2, 3\) and \(4, 5\)"),
+        (lambda: ag.Variable(np.ones((2, 3))).reshape(4, 2), r"Reshape.*\(2, 3\).*\(4, 2\)"),
+        (lambda: ag.mse_loss(ag.Variable(np.ones((5, 1))), np.ones(5)), r"MSELoss.*\(5, 1\).*\(5,\)"),
+        (lambda: ag.cross_entropy(ag.Variable(np.ones((4, 3))), np.array([0, 1, 2, 3])), r"0\.\.2"),
+        (lambda: ag.Variable(np.ones((2, 3))).sum(axis=2), r"axis 2 is out of range"),
+        (lambda: ag.einsum("ij,jk->ik", np.ones((2, 3)), np.ones((4, 5))), r"einsum\('ij,jk->ik'\).*\(2, 3\).*\(4, 5\).*'j'"),
+    ],
+    ids=["add", "multiply", "matmul", "reshape", "mse", "labels", "axis", "einsum"],
+)
+def test_shape_errors_name_the_operation_and_the_shapes(build, pattern):
+    with pytest.raises((ValueError, IndexError), match=pattern):
+        build()
+
+
+def test_detect_anomaly_names_the_operation_that_made_nan():
+    x = ag.Variable([1.0, 0.0])
+    with ag.detect_anomaly():
+        with pytest.raises(FloatingPointError, match=r"Log.*inf.*forward"):
+            with np.errstate(divide="ignore"):
+                ag.log(x)
+    y = ag.Variable([0.0, 4.0])
+    with ag.detect_anomaly():
+        z = ag.sqrt(y).sum()  # finite forward, infinite derivative at 0
+        with pytest.raises(FloatingPointError, match=r"(?s)Sqrt.*inf.*gradient.*backward.*test_graph.py"):
+            with np.errstate(divide="ignore"):
+                z.backward()
+
+
+def test_ndarray_on_the_left_gives_a_variable():
+    x = ag.Variable([1.0, 2.0])
+    y = np.array([3.0, 4.0]) * x
+    assert isinstance(y, ag.Variable)
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad, [3.0, 4.0])
+
+
+def test_float32_stays_float32():
+    x = ag.Variable(np.ones((2, 3), dtype=np.float32))
+    w = ag.Variable(np.ones((3, 4), dtype=np.float32))
+    y = ag.cross_entropy(ag.relu(x @ w * 0.5 + 1) / 3.0, np.array([1, 2]))
+    assert y.dtype == np.float32
+    y.backward()
+    assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
