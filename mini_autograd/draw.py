@@ -32,7 +32,8 @@ def _format_array(value, precision: int, max_elements: int) -> str:
 
 
 def _escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace('"', '\\"')
+    """Make backslashes literal; the graphviz package quotes the rest."""
+    return text.replace("\\", "\\\\")
 
 
 def draw(
@@ -55,6 +56,7 @@ def draw(
     graph = ComputationGraph()
     graph.attr(rankdir=rankdir)
     graph.attr("node", fontname="Helvetica", fontsize="11")
+    graph.attr("edge", fontname="Helvetica", fontsize="9")
 
     names: dict[int, str] = {}
 
@@ -66,7 +68,8 @@ def draw(
     def add_variable(variable: Variable) -> None:
         if id(variable) in names:
             return
-        lines = [variable.name or ("input" if variable.is_leaf else ""), f"shape {tuple(variable.shape)}"]
+        role = "" if not variable.is_leaf else ("input" if variable.requires_grad else "constant")
+        lines = [variable.name or role, f"shape {tuple(variable.shape)}"]
         if show_values:
             lines.append(f"value {_format_array(variable.value, precision, max_elements)}")
         if show_grads and variable.grad is not None:
@@ -76,7 +79,7 @@ def draw(
             style["color"] = "gray50"
         if id(variable) in highlighted:
             style.update(style="filled", fillcolor=HIGHLIGHT_COLOR, penwidth="2")
-        graph.node(node_id(variable), _escape("\n".join(line for line in lines if line)), **style)
+        graph.node(node_id(variable), "\\n".join(_escape(line) for line in lines if line), **style)
 
     def add_operation(operation: Operation) -> None:
         style = {"shape": "box", "style": "rounded,filled", "fillcolor": "#e3f2fd"}
