@@ -15,7 +15,9 @@ for _name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ[_name] = "1"
 
 import argparse  # noqa: E402
+import cProfile  # noqa: E402
 import gc  # noqa: E402
+import pstats  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -343,11 +345,25 @@ def measure_gc(contenders, steps, rounds, inner, verdicts):
     return share, ratio
 
 
+def profile_mini(contender, steps, top=20):
+    """cProfile of the mini_autograd step (profiler overhead inflates the Python-level entries)."""
+    for _ in range(10):
+        contender.step()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for _ in range(steps):
+        contender.step()
+    profiler.disable()
+    print(f"cProfile of {steps} mini_autograd steps, top {top} by own time (tottime):")
+    pstats.Stats(profiler).strip_dirs().sort_stats("tottime").print_stats(top)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if a target fails")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 200, quick 30)")
+    parser.add_argument("--profile", action="store_true", help="also print a cProfile of the mini_autograd step")
     args = parser.parse_args()
     rounds = args.rounds or (30 if args.quick else 200)
     inner = 3
@@ -362,6 +378,8 @@ def main():
     verify(contenders, verdicts)
     samples = time_steps(contenders, rounds, inner)
     measure_gc(contenders, gc_steps, max(rounds // 2, 10), inner, verdicts)
+    if args.profile:
+        profile_mini(contenders[0], 100 if args.quick else 500)
 
     ratio = median(paired_ratios(samples["mini_autograd"], samples["numpy (by hand)"]))
     verdicts.add(ratio <= TARGET_RATIO, f"mini_autograd <= {TARGET_RATIO:.2f}x hand-written numpy",
