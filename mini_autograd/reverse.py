@@ -54,7 +54,8 @@ def _seed_gradient(output: Variable, grad) -> np.ndarray:
                 f"shape {value.shape}. Reduce it first (e.g. y.sum().backward()) or pass the gradient "
                 f"of the final result with respect to it: y.backward(np.ones({value.shape}))"
             )
-        return np.ones_like(value)
+        seed = np.ones_like(value)
+        return seed[()] if seed.ndim == 0 else seed  # 0-d: a numpy scalar, like 0-d values
     if isinstance(grad, Variable):
         grad = grad.value
     grad = np.asarray(grad, dtype=value.dtype)
@@ -95,7 +96,7 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
                 shape = input_grad.shape
             if shape != value.shape:
                 raise ValueError(_wrong_shape_message(operation, variable, input_grad))
-            if input_grad.dtype != value.dtype:
+            if input_grad.dtype is not value.dtype and input_grad.dtype != value.dtype:
                 input_grad = input_grad.astype(value.dtype)
             previous = grads.get(variable)
             # A Variable used by several Operations gets the sum of their contributions.

@@ -212,7 +212,8 @@ def test_einsum_float32_stays_float32():
 @st.composite
 def einsum_problems(draw):
     """(subscripts, shapes): 1-3 operands with random letters (repeats allowed), optional
-    '...' with broadcasting, implicit or explicit output, sizes 1-3."""
+    '...' with broadcasting, implicit or explicit output, sizes 1-3; occasionally an axis of
+    size 1 that broadcasts against its letter, or one whose size clashes."""
     pool = draw(st.lists(st.sampled_from("abcdeXY"), min_size=1, max_size=4, unique=True))
     size = {c: draw(st.integers(1, 3)) for c in pool}
     n_operands = draw(st.integers(1, 3))
@@ -230,6 +231,8 @@ def einsum_problems(draw):
             at = draw(st.integers(0, len(letters)))
             term = term[:at] + "..." + term[at:]
             shape = shape[:at] + dims + shape[at:]
+        # Now and then an axis of size 1 (numpy broadcasts it) or of a clashing size (an error).
+        shape = [draw(st.sampled_from([1, 1, 2, 3])) if draw(st.integers(0, 9)) == 0 else d for d in shape]
         terms.append(term)
         shapes.append(tuple(shape))
     subscripts = ",".join(terms)
@@ -252,9 +255,10 @@ def test_property_random_subscripts(problem, seed):
     try:
         expected = numpy_einsum(subscripts, *arrays)
     except ValueError:
-        # numpy rejects it (e.g. different ellipsis lengths it cannot broadcast); so must we
-        with pytest.raises(ValueError, match=re.escape(repr(subscripts))):
+        # numpy rejects it (sizes that do not broadcast); so must we, naming subscripts and shapes
+        with pytest.raises(ValueError, match=re.escape(repr(subscripts))) as info:
             ag.einsum(subscripts, *[ag.Variable(a) for a in arrays])
+        assert all(str(shape) in str(info.value) for shape in shapes), str(info.value)
         return
     f = lambda *xs: ag.einsum(subscripts, *xs)
     out = f(*[ag.Variable(a) for a in arrays])

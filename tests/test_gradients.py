@@ -390,6 +390,16 @@ def test_forward_mode_matches_reverse_mode(case):
     check_jvp(case.f, case.arrays, reverse)
 
 
+@pytest.mark.parametrize("axis,expected", [(None, [[0, 1 / 3, 1 / 3], [0, 1 / 3, 0]]), (1, [[0, 0.5, 0.5], [0, 1, 0]]), (0, [[0.5, 0.5, 1], [0.5, 0.5, 0]])], ids=["all", "axis1", "axis0"])
+def test_max_ties_share_the_gradient_equally(axis, expected):
+    """At a tie max is not differentiable; the engine documents sharing the gradient equally."""
+    x = ag.Variable(np.array([[1.0, 3.0, 3.0], [1.0, 3.0, 2.0]]))
+    x.max(axis=axis).sum().backward()
+    np.testing.assert_allclose(x.grad, expected, rtol=1e-12)
+    f = lambda v: v.max(axis=axis)
+    np.testing.assert_allclose(ag.jacobian(f, x.value, mode="forward"), ag.jacobian(f, x.value, mode="reverse"), rtol=1e-12)
+
+
 def test_gradcheck_catches_a_wrong_backward():
     """The checks above can fail: a deliberately wrong derivative is caught."""
 
