@@ -1,0 +1,309 @@
+"""The checks that notebook test cells call.
+
+Every check:
+1. verifies that numpy, builtins, mini_autograd and the checks are untouched (integrity);
+2. runs the student's code on inputs it makes itself (seeded, several shapes);
+3. compares with a reference or with finite differences in float64;
+4. raises CheckFailed with a message that names the exercise, the input shapes, the element,
+   expected vs got, the relative error and a likely cause; or returns quietly.
+"""
+
+from __future__ import annotations
+
+import mini_autograd as ag
+
+from . import integrity as safe
+from .feedback import CheckFailed, describe_shape, likely_cause, mismatch_message, worst_mismatch
+from .numeric import as_float64, numeric_directional, numeric_vjp
+
+FULL_JACOBIAN_LIMIT = 400  # output size x input size up to which every Jacobian entry is checked
+NUMERIC_VJP_LIMIT = 3000  # input size up to which the whole gradient is compared element by element
+
+_Variable = ag.Variable
+_Operation = ag.Operation
+_compute_gradients = ag.compute_gradients
+_topological_order = ag.topological_order
+
+
+def _random_inputs(shapes, seed: int, domain=(-2.0, 2.0), avoid_zero: float = 0.0):
+    rng = safe.np_random_default_rng(seed)
+    low, high = domain
+    arrays = []
+    for shape in shapes:
+        x = rng.uniform(low, high, size=shape)
+        if avoid_zero:
+            x = safe.np_where(safe.np_abs(x) < avoid_zero, avoid_zero + safe.np_abs(x), x)
+        arrays.append(as_float64(x))
+    return arrays
+
+
+def _fail(exercise: str, text: str):
+    raise CheckFailed(f"{exercise}: {text}")
+
+
+def _check_same_shape(exercise, what, got, expected_shape):
+    shape = getattr(got, "shape", None)
+    if shape is None:
+        _fail(exercise, f"{what} should be an array of shape {tuple(expected_shape)}, got {type(got).__name__}.")
+    if tuple(shape) != tuple(expected_shape):
+        cause = likely_cause(got, safe.np_zeros(expected_shape))
+        _fail(exercise, f"{what} has shape {tuple(shape)} but should have shape {tuple(expected_shape)}."
+              + (f"\n  Likely cause: {cause}." if cause else ""))
+
+
+def check_values(got, expected, exercise: str, what: str = "the result", atol: float = 1e-6, rtol: float = 1e-5):
+    """Compare an answer with the expected array element by element."""
+    safe.verify(exercise)
+    expected = as_float64(expected)
+    _check_same_shape(exercise, what, got, expected.shape)
+    mismatch = worst_mismatch(got, expected, atol, rtol)
+    if mismatch is not None:
+        _fail(exercise, mismatch_message(what, mismatch, likely_cause(got, expected)))
+
+
+def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *, domain=(-2.0, 2.0),
+                   seeds=(0, 1), atol: float = 1e-6, rtol: float = 1e-5, avoid_zero: float = 0.0):
+    """student_fn(*arrays) must equal reference_fn(*arrays) on random inputs of the given shapes,
+    without changing its inputs."""
+    safe.verify(exercise)
+    for shapes in input_shapes_list:
+        for seed in seeds:
+            inputs = _random_inputs(shapes, seed, domain, avoid_zero)
+            copies = [safe.np_copy(x) for x in inputs]
+            expected = as_float64(reference_fn(*[safe.np_copy(x) for x in inputs]))
+            try:
+                got = student_fn(*inputs)
+            except NotImplementedError:
+                _fail(exercise, "not implemented yet (the function raised NotImplementedError).")
+            _check_not_mutated(exercise, inputs, copies, "your function")
+            what = f"the result for inputs of shapes {describe_shape(shapes)}"
+            _check_same_shape(exercise, what, got, expected.shape)
+            mismatch = worst_mismatch(got, expected, atol, rtol)
+            if mismatch is not None:
+                _fail(exercise, mismatch_message(what, mismatch, likely_cause(got, expected)))
+
+
+def _check_not_mutated(exercise, inputs, copies, who):
+    for position, (x, original) in enumerate(zip(inputs, copies)):
+        if not safe.np_array_equal(x, original):
+            _fail(exercise, f"{who} changed its input {position} in place; compute new arrays instead "
+                            f"(for example x = x + 1, not x += 1).")
+
+
+def _known_mistake(known_mistakes, inputs, grad_output, k, got):
+    """The description of the first known wrong formula that reproduces the student's answer."""
+    for description, wrong_vjp in known_mistakes or ():
+        try:
+            candidate = as_float64(wrong_vjp(*[safe.np_copy(x) for x in inputs], safe.np_copy(grad_output))[k])
+        except Exception:  # a wrong formula may not even fit these shapes
+            continue
+        if candidate.shape == safe.np_asarray(got).shape and safe.np_allclose(candidate, got, rtol=1e-6, atol=1e-9):
+            return description
+    return None
+
+
+def _vjp_mismatch(exercise, label, got, expected, shapes, k, local, known):
+    what = f"{label}: the gradient for input {k} (inputs of shapes {describe_shape(shapes)})"
+    _check_same_shape(exercise, what, got, expected.shape)
+    mismatch = worst_mismatch(got, expected, atol=1e-5, rtol=1e-4)
+    if mismatch is not None:
+        cause = known() or likely_cause(got, expected, local_derivative=local)
+        _fail(exercise, mismatch_message(what, mismatch, cause))
+
+
+def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=(-2.0, 2.0), seeds=(0, 1),
+              avoid_zero: float = 0.0, label: str = "backward", known_mistakes=()):
+    """student_vjp(*inputs, grad_output) must return one gradient per input: the vector-Jacobian
+    product of ``forward`` (a numpy function) with grad_output, checked against finite
+    differences: the full Jacobian for small inputs, the whole gradient for random grad_outputs,
+    random projections for large inputs.
+
+    known_mistakes: (description, wrong_vjp) pairs; when a wrong answer equals what wrong_vjp
+    returns, the feedback names that description as the likely cause."""
+    safe.verify(exercise)
+    for shapes in input_shapes_list:
+        for seed in seeds:
+            inputs = _random_inputs(shapes, seed, domain, avoid_zero)
+            output = as_float64(forward(*[safe.np_copy(x) for x in inputs]))
+            rng = safe.np_random_default_rng(seed + 1000)
+            grad_outputs = [as_float64(rng.standard_normal(output.shape))]
+            total = output.size * sum(x.size for x in inputs)
+            if total <= FULL_JACOBIAN_LIMIT:  # every entry of the Jacobian: one-hot grad_outputs
+                for index in safe.np_ndindex(output.shape):
+                    onehot = safe.np_zeros(output.shape)
+                    onehot[index] = 1.0
+                    grad_outputs.append(onehot)
+            ones = safe.np_zeros(output.shape) + 1.0
+            for grad_output in grad_outputs:
+                copies = [safe.np_copy(x) for x in inputs]
+                got = _call_vjp(exercise, label, student_vjp, inputs, grad_output, len(shapes))
+                _check_not_mutated(exercise, inputs, copies, label)
+                for k, x in enumerate(inputs):
+                    if x.size <= NUMERIC_VJP_LIMIT:
+                        expected = numeric_vjp(forward, inputs, grad_output, k)
+                        local = numeric_vjp(forward, inputs, ones, k) if output.shape == x.shape else None
+                        known = lambda: _known_mistake(known_mistakes, inputs, grad_output, k, got[k])  # noqa: E731
+                        _vjp_mismatch(exercise, label, got[k], expected, shapes, k, local, known)
+                    else:
+                        _check_same_shape(exercise, f"{label}: the gradient for input {k}", got[k], x.shape)
+                        direction = as_float64(rng.standard_normal(x.shape))
+                        numeric = float(safe.np_sum(grad_output * numeric_directional(forward, inputs, k, direction)))
+                        analytic = float(safe.np_sum(as_float64(got[k]) * direction))
+                        if abs(numeric - analytic) > 1e-4 * (1 + abs(numeric)):
+                            _fail(exercise, f"{label}: the gradient for input {k} (shape {tuple(x.shape)}) is wrong: "
+                                            f"along a random direction it gives {analytic:.6g}, finite differences give {numeric:.6g}.")
+
+
+def _call_vjp(exercise, label, student_vjp, inputs, grad_output, count):
+    try:
+        got = student_vjp(*[safe.np_copy(x) for x in inputs], safe.np_copy(grad_output))
+    except NotImplementedError:
+        _fail(exercise, f"{label} is not implemented yet (it raised NotImplementedError).")
+    if safe.builtin_isinstance(got, list):
+        got = tuple(got)
+    if count == 1 and not safe.builtin_isinstance(got, tuple):
+        got = (got,)
+    if not safe.builtin_isinstance(got, tuple) or safe.builtin_len(got) != count:
+        _fail(exercise, f"{label} must return a tuple with one gradient per input ({count}), "
+                        f"got {type(got).__name__}" + (f" of length {len(got)}" if hasattr(got, '__len__') else "") + ".")
+    return got
+
+
+def check_operation(op_class, input_shapes_list, exercise: str, *, reference=None, domain=(-2.0, 2.0),
+                    seeds=(0, 1), avoid_zero: float = 0.0, check_float32: bool = True, known_mistakes=()):
+    """An Operation subclass: its forward must match ``reference`` (an Operation class or a
+    numpy function), its backward must be the vector-Jacobian product of the true function,
+    shaped like the inputs; it must not change its inputs and must keep float32 as float32."""
+    safe.verify(exercise)
+    if not (safe.builtin_isinstance(op_class, type) and issubclass(op_class, _Operation)):
+        _fail(exercise, f"expected a subclass of ag.Operation, got {op_class!r}.")
+    name = op_class.__name__
+
+    def reference_forward(*arrays):
+        if safe.builtin_isinstance(reference, type) and issubclass(reference, _Operation):
+            return reference().forward(*arrays)
+        return reference(*arrays)
+
+    for shapes in input_shapes_list:
+        for seed in seeds:
+            inputs = _random_inputs(shapes, seed, domain, avoid_zero)
+            copies = [safe.np_copy(x) for x in inputs]
+            try:
+                out = op_class()(*[_Variable(x) for x in inputs])
+            except NotImplementedError:
+                _fail(exercise, f"{name}.forward is not implemented yet.")
+            _check_not_mutated(exercise, inputs, copies, f"{name}.forward")
+            if reference is not None:
+                expected = as_float64(reference_forward(*[safe.np_copy(x) for x in inputs]))
+                what = f"{name}.forward for inputs of shapes {describe_shape(shapes)}"
+                _check_same_shape(exercise, what, out.value, expected.shape)
+                mismatch = worst_mismatch(out.value, expected, 1e-7, 1e-6)
+                if mismatch is not None:
+                    _fail(exercise, mismatch_message(what, mismatch, likely_cause(out.value, expected)))
+
+    forward = reference_forward if reference is not None else (lambda *arrays: op_class().forward(*arrays))
+
+    def student_vjp(*arguments):
+        *arrays, grad_output = arguments
+        node = op_class()
+        node(*[_Variable(x) for x in arrays])
+        return node.backward(grad_output)
+
+    check_vjp(student_vjp, forward, input_shapes_list, exercise, domain=domain, seeds=seeds,
+              avoid_zero=avoid_zero, label=f"{name}.backward", known_mistakes=known_mistakes)
+
+    if check_float32:
+        inputs = [x.astype(safe.np_float32) for x in _random_inputs(input_shapes_list[0], 7, domain, avoid_zero)]
+        out = op_class()(*[_Variable(x) for x in inputs])
+        if out.value.dtype != safe.np_float32:
+            _fail(exercise, f"{name}.forward turned float32 inputs into {out.value.dtype}; keep the input's dtype "
+                            f"(use x.dtype, or Python numbers, not float64 arrays).")
+
+
+def check_backpropagation(student_backward, exercise: str, graphs=None):
+    """student_backward(output) must set .grad on every Variable the scalar ``output`` depends
+    on, as reverse mode does: summing the contributions of a Variable used several times."""
+    safe.verify(exercise)
+    for title, build in (graphs or example_graphs()):
+        leaves, output = build()
+        expected = _compute_gradients(output)
+        for variable in expected:
+            variable.grad = None
+        try:
+            student_backward(output)
+        except NotImplementedError:
+            _fail(exercise, "not implemented yet (it raised NotImplementedError).")
+        for name, leaf in leaves.items():
+            want = as_float64(expected.get(leaf, safe.np_zeros(leaf.shape)))
+            got = leaf.grad
+            what = f"on the graph {title}, the gradient of {name}"
+            if got is None:
+                _fail(exercise, f"{what} was never set (it is None).")
+            _check_same_shape(exercise, what, got, want.shape)
+            mismatch = worst_mismatch(got, want, 1e-8, 1e-7)
+            if mismatch is not None:
+                cause = likely_cause(got, want)
+                uses = [op for op in _topological_order(output) if any(v is leaf for v in op.inputs)]
+                if cause is None and len(uses) > 1:
+                    cause = (f"{name} is used by {len(uses)} operations: its gradient is the sum of their "
+                             f"contributions, so add to it instead of overwriting it")
+                _fail(exercise, mismatch_message(what, mismatch, cause))
+
+
+def check_topological_order(student_sort, exercise: str, graphs=None):
+    """student_sort(output) must list every Operation ``output`` depends on exactly once, each
+    after the Operations that produce its inputs."""
+    safe.verify(exercise)
+    for title, build in (graphs or example_graphs()):
+        _, output = build()
+        expected = _topological_order(output)
+        try:
+            got = list(student_sort(output))
+        except NotImplementedError:
+            _fail(exercise, "not implemented yet (it raised NotImplementedError).")
+        ids = [id(op) for op in got]
+        if sorted(ids) != sorted(id(op) for op in expected):
+            missing = [op.label() for op in expected if id(op) not in ids]
+            repeated = len(ids) != len(set(ids))
+            _fail(exercise, f"on the graph {title}, the order should contain each of the {len(expected)} operations "
+                            f"exactly once; " + (f"missing: {missing}" if missing else "") + ("; some appear twice" if repeated else "")
+                            + ".")
+        position = {id(op): i for i, op in enumerate(got)}
+        for op in got:
+            for v in op.inputs:
+                if v.producer is not None and position[id(v.producer)] > position[id(op)]:
+                    _fail(exercise, f"on the graph {title}, {op.label()} comes before {v.producer.label()}, "
+                                    f"which produces one of its inputs: visit a node's inputs first (depth-first, post-order).")
+
+
+def example_graphs():
+    """Graphs from the lecture notes, built with mini_autograd's reference operations."""
+
+    def reuse():  # f(x, y) = x (x + y)^2
+        x, y = _Variable(2.0), _Variable(1.0)
+        return {"x": x, "y": y}, x * (x + y) ** 2
+
+    def nested():  # g(f(X, h(Z, W))) with g(K) = K^2, f = XY, h = Z + W
+        X, Z, W = _Variable(2.0), _Variable(2.0), _Variable(3.0)
+        return {"X": X, "Z": Z, "W": W}, (X * (Z + W)) ** 2
+
+    def lecture():  # sqrt(x^2 + exp(x^2)) + cos(x^2 + exp(x^2))
+        x = _Variable(0.7)
+        a = x**2
+        c = a + ag.exp(a)
+        return {"x": x}, ag.sqrt(c) + ag.cos(c)
+
+    def layer():  # mean squared error of a small linear layer with bias
+        rng = safe.np_random_default_rng(3)
+        W, b = _Variable(rng.normal(size=(3, 2))), _Variable(rng.normal(size=2))
+        X, Y = rng.normal(size=(4, 3)), rng.normal(size=(4, 2))
+        return {"W": W, "b": b}, ag.mse_loss(ag.tanh(X @ W + b), Y)
+
+    def diamond():  # one value feeding two branches that meet again, twice
+        x = _Variable([0.5, -1.0])
+        h = ag.sin(x)
+        k = h * h + ag.exp(h)
+        return {"x": x}, (k * h).sum() + k.mean()
+
+    return [("x (x + y)^2", reuse), ("g(f(X, h(Z, W)))", nested), ("sqrt(c) + cos(c)", lecture),
+            ("tanh(X W + b)", layer), ("a diamond", diamond)]

@@ -1,0 +1,98 @@
+"""Feedback that teaches: where an answer differs, by how much, and the likely cause.
+
+``compare`` finds the worst element of an answer against the expected array; ``likely_cause``
+recognises the usual mistakes from the shape and values of a wrong answer (transposed,
+sign flipped, missing factor, not summed over the batch...).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import integrity as safe
+
+
+class CheckFailed(AssertionError):
+    """A check found a wrong answer; the message says where and why."""
+
+
+@dataclass
+class Mismatch:
+    index: tuple
+    expected: float
+    got: float
+    abs_error: float
+    rel_error: float
+
+
+def worst_mismatch(got, expected, atol: float, rtol: float) -> Mismatch | None:
+    """The element that exceeds |got - expected| <= atol + rtol |expected| the most (NaN
+    counts as the worst), or None when every element is within tolerance."""
+    got = safe.np_asarray(got, dtype=float)
+    expected = safe.np_asarray(expected, dtype=float)
+    error = safe.np_abs(got - expected)
+    allowed = atol + rtol * safe.np_abs(expected)
+    bad = ~(error <= allowed)
+    if not safe.np_any(bad):
+        return None
+    excess = safe.np_where(bad, safe.np_nan_to_num(error - allowed, nan=float("inf")), -1.0)
+    index = tuple(int(i) for i in safe.np_unravel_index(int(safe.np_argmax(excess)), got.shape))
+    e, g = float(expected[index]), float(got[index])
+    abs_error = abs(g - e)
+    return Mismatch(index, e, g, abs_error, abs_error / max(abs(e), 1e-12))
+
+
+def _close(a, b, rtol=1e-4, atol=1e-6) -> bool:
+    a = safe.np_asarray(a, dtype=float)
+    b = safe.np_asarray(b, dtype=float)
+    if a.shape != b.shape or a.size == 0:
+        return False
+    return bool(safe.np_allclose(a, b, rtol=rtol, atol=atol)) and bool(safe.np_any(safe.np_abs(b) > atol))
+
+
+def likely_cause(got, expected, *, grad_output=None, local_derivative=None, batch_axis_summed_shape=None) -> str | None:
+    """A guess at the mistake behind a wrong gradient or value, or None."""
+    got = safe.np_asarray(got, dtype=float)
+    expected = safe.np_asarray(expected, dtype=float)
+    if got.shape != expected.shape:
+        if got.ndim == expected.ndim + 1 and got.shape[1:] == expected.shape:
+            return ("the gradient still has the batch axis: sum it over the batch (axis 0), because the "
+                    "same parameter was used for every example (the bias gradient, for instance)")
+        if got.ndim == expected.ndim and got.shape[::-1] == expected.shape:
+            return "the gradient is transposed"
+        if got.ndim > expected.ndim:
+            return "the gradient was not summed over the broadcast axes"
+        return None
+    if not safe.np_all(safe.np_isfinite(got)):
+        return "the result contains NaN or inf: look for a division by zero, log of 0 or exp overflow"
+    if safe.np_all(got == 0) and safe.np_any(expected != 0):
+        return "the result is all zeros: is something not computed, or not multiplied in?"
+    if got.ndim >= 2 and got.shape[-1] == got.shape[-2] and _close(safe.np_swapaxes(got, -1, -2), expected):
+        return "the gradient is transposed"
+    if _close(-got, expected):
+        return "the sign is flipped"
+    for factor, words in ((2.0, "twice"), (0.5, "half")):
+        if _close(got, factor * expected):
+            return f"the result is {words} the expected value: a factor is {'counted twice' if factor == 2 else 'missing'}"
+    if expected.ndim >= 1 and expected.shape[0] > 1:
+        n = expected.shape[0]
+        if _close(got, expected * n):
+            return f"the result is {n}x too large: divide by the batch size (the loss is a mean, not a sum)"
+        if _close(got, expected / n):
+            return f"the result is {n}x too small: the batch size was divided out twice"
+    if local_derivative is not None and _close(got, local_derivative):
+        return "it is the local derivative only: multiply it by the upstream gradient (grad_output), the chain rule"
+    return None
+
+
+def describe_shape(shapes) -> str:
+    return ", ".join(str(tuple(s)) for s in shapes)
+
+
+def mismatch_message(what: str, mismatch: Mismatch, cause: str | None) -> str:
+    index = f" at index {list(mismatch.index)}" if mismatch.index else ""
+    text = (f"{what}{index}: expected {mismatch.expected:.6g}, got {mismatch.got:.6g} "
+            f"(absolute error {mismatch.abs_error:.3g}, relative error {mismatch.rel_error:.3g}).")
+    if cause:
+        text += f"\n  Likely cause: {cause}."
+    return text
