@@ -11,13 +11,13 @@ from . import integrity
 integrity.install()
 
 from .checks import (  # noqa: E402
-    check_backpropagation, check_function, check_operation, check_topological_order, check_values, check_vjp,
+    check_backpropagation, check_between, check_function, check_operation, check_topological_order, check_values, check_vjp,
     example_graphs,
 )
 from .feedback import CheckFailed  # noqa: E402
 from .integrity import TamperingDetected  # noqa: E402
 
 __all__ = [
-    "check_backpropagation", "check_function", "check_operation", "check_topological_order", "check_values",
+    "check_backpropagation", "check_between", "check_function", "check_operation", "check_topological_order", "check_values",
     "check_vjp", "example_graphs", "CheckFailed", "TamperingDetected",
 ]

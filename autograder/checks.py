@@ -41,7 +41,19 @@ def _fail(exercise: str, text: str):
     raise CheckFailed(f"{exercise}: {text}")
 
 
+def _as_array(exercise, what, got):
+    """A number, list or array as a float ndarray; anything else fails with a clear message."""
+    if got is None:
+        _fail(exercise, f"{what} is None: did you forget to return the result?")
+    try:
+        return safe.np_asarray(got, dtype=float)
+    except (TypeError, ValueError):
+        _fail(exercise, f"{what} should be a number or an array, got {type(got).__name__}.")
+
+
 def _check_same_shape(exercise, what, got, expected_shape):
+    if not safe.builtin_isinstance(got, safe.ndarray):
+        got = _as_array(exercise, what, got)
     shape = getattr(got, "shape", None)
     if shape is None:
         _fail(exercise, f"{what} should be an array of shape {tuple(expected_shape)}, got {type(got).__name__}.")
@@ -55,10 +67,23 @@ def check_values(got, expected, exercise: str, what: str = "the result", atol: f
     """Compare an answer with the expected array element by element."""
     safe.verify(exercise)
     expected = as_float64(expected)
+    got = _as_array(exercise, what, got)
     _check_same_shape(exercise, what, got, expected.shape)
     mismatch = worst_mismatch(got, expected, atol, rtol)
     if mismatch is not None:
         _fail(exercise, mismatch_message(what, mismatch, likely_cause(got, expected)))
+
+
+def check_between(value, low: float, high: float, exercise: str, hint: str = ""):
+    """``value`` must be a number in [low, high] (converted with float(), so an object that
+    pretends to compare true does not pass)."""
+    safe.verify(exercise)
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        _fail(exercise, f"expected a number, got {type(value).__name__}.")
+    if not (low <= number <= high):
+        _fail(exercise, f"{number:g} is not between {low:g} and {high:g}." + (f" {hint}" if hint else ""))
 
 
 def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *, domain=(-2.0, 2.0),

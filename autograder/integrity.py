@@ -29,8 +29,13 @@ _WATCHED_PREFIXES = ("numpy", "mini_autograd", "autograder", "builtins", "math")
 _WATCHED_MODULE_NAMES = ("numpy", "numpy.testing", "numpy.linalg", "builtins", "math")
 
 
-# Module globals of our own that legitimately change after the snapshot.
-_MUTABLE_GLOBALS = {"autograder.integrity": {"_snapshot", "_watch"}}
+# Names that legitimately change after the snapshot: our own mutable globals, and the
+# builtins that IPython's kernel installs or swaps at every cell.
+_MUTABLE_GLOBALS = {
+    "autograder.integrity": {"_snapshot", "_watch"},
+    "builtins": {"input", "raw_input", "get_ipython", "display", "exit", "quit", "help", "copyright",
+                 "credits", "license", "breakpoint"},
+}
 
 
 def _snapshot_module(module: types.ModuleType) -> dict:

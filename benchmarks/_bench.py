@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 from typing import Callable
@@ -92,9 +93,22 @@ def table(headers: list[str], rows: list[list[str]]) -> str:
     return "\n".join([line(headers), rule] + [line(r) for r in rows])
 
 
+def git_revision() -> str:
+    """The checkout being measured: short commit hash, '+dirty' if mini_autograd/ has local changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True,
+                              text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "mini_autograd"], cwd=REPO_ROOT,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (head or "unknown") + ("+dirty" if dirty else "")
+
+
 def environment_line(extra: str = "") -> str:
     threads = ", ".join(f"{v}={os.environ.get(v)}" for v in THREAD_VARIABLES)
-    return f"python {platform.python_version()} on {platform.machine()}, {os.cpu_count()} CPUs; {threads}{extra}"
+    return (f"mini_autograd at {git_revision()}; python {platform.python_version()} on {platform.machine()}, "
+            f"{os.cpu_count()} CPUs; {threads}{extra}")
 
 
 class Verdicts:

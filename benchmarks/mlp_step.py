@@ -65,13 +65,28 @@ class MiniAutogradStep:
     def weights(self):
         return [p.value for p in self.model.parameters()]
 
-    def step(self):
+    def step(self, keep_graph=False):
         self.optimizer.zero_grad()
         loss = ag.cross_entropy(self.model(self.X), self.y)
         loss.backward()
         self.optimizer.step()
-        self.last_loss = loss
+        if keep_graph:  # for the dtype checks; timed steps free their graph before returning
+            self.last_loss = loss
         return loss.value
+
+    def step_phases(self):
+        """The same step, timed phase by phase (for the breakdown table)."""
+        t0 = time.perf_counter()
+        self.optimizer.zero_grad()
+        loss = ag.cross_entropy(self.model(self.X), self.y)
+        t1 = time.perf_counter()
+        loss.backward()
+        t2 = time.perf_counter()
+        self.optimizer.step()
+        t3 = time.perf_counter()
+        del loss  # the graph is freed here (reference counting)
+        t4 = time.perf_counter()
+        return {"forward + loss": t1 - t0, "backward": t2 - t1, "update": t3 - t2, "free graph": t4 - t3}
 
 
 class NumpyStep:
@@ -121,6 +136,41 @@ class NumpyStep:
         self.grads = (dW1, db1, dW2, db2)
         return loss
 
+    def step_phases(self):
+        """The same step as ``step``, timed phase by phase (for the breakdown table)."""
+        X, y, rows = self.X, self.y, self.rows
+        W1, b1, W2, b2 = self.W1, self.b1, self.W2, self.b2
+        n = X.shape[0]
+        t0 = time.perf_counter()
+        h = X @ W1
+        h += b1
+        np.maximum(h, 0, out=h)
+        z = h @ W2
+        z += b2
+        z -= z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        loss = (np.log(s).sum() - z[rows, y].sum()) / n
+        t1 = time.perf_counter()
+        e /= s
+        e[rows, y] -= 1
+        e *= 1.0 / n
+        dW2 = h.T @ e
+        db2 = e.sum(axis=0)
+        dh = e @ W2.T
+        dh *= h > 0
+        dW1 = X.T @ dh
+        db1 = dh.sum(axis=0)
+        t2 = time.perf_counter()
+        W1 -= LR * dW1
+        b1 -= LR * db1
+        W2 -= LR * dW2
+        b2 -= LR * db2
+        t3 = time.perf_counter()
+        del h, z, e, s, dh, dW1, db1, dW2, db2, loss
+        t4 = time.perf_counter()
+        return {"forward + loss": t1 - t0, "backward": t2 - t1, "update": t3 - t2, "free graph": t4 - t3}
+
 
 class TorchStep:
     """PyTorch eager on the CPU, with torch.optim.SGD; the batch is converted once."""
@@ -136,14 +186,15 @@ class TorchStep:
     def weights(self):
         return [p.detach().numpy() for p in self.params]
 
-    def step(self):
+    def step(self, keep_graph=False):
         W1, b1, W2, b2 = self.params
         self.optimizer.zero_grad()
         logits = torch.relu(self.X @ W1 + b1) @ W2 + b2
         loss = F.cross_entropy(logits, self.y)
         loss.backward()
         self.optimizer.step()
-        self.last_loss = loss
+        if keep_graph:
+            self.last_loss = loss
         return loss.detach().numpy()
 
 
@@ -201,7 +252,8 @@ def verify(contenders, verdicts):
     """One step from the same weights: mini_autograd and numpy must agree in float32; torch
     and HIPS autograd are checked against numpy as a sanity check of the reference."""
     mini, numpy_step = contenders[0], contenders[1]
-    losses = {c.name: c.step() for c in contenders}
+    losses = {c.name: c.step(keep_graph=True) if isinstance(c, (MiniAutogradStep, TorchStep)) else c.step()
+              for c in contenders}
     reference_loss, reference_weights = losses[numpy_step.name], numpy_step.weights()
     print("Correctness (one step from identical initial weights):")
     rows = []
@@ -271,6 +323,23 @@ def time_steps(contenders, rounds, inner):
     print(table(["contender", "median/step", "IQR", "ratio of medians", "median paired ratio vs numpy"], rows))
     print()
     return samples
+
+
+def time_phases(contenders, rounds):
+    """Where the time goes: mini_autograd and numpy, phase by phase, interleaved."""
+    mini, numpy_step = contenders[0], contenders[1]
+    samples = interleaved({mini.name: mini.step_phases, numpy_step.name: numpy_step.step_phases}, rounds=rounds, warmup=10)
+    rows = []
+    for phase in samples[mini.name][0]:
+        a = [s[phase] for s in samples[mini.name]]
+        b = [s[phase] for s in samples[numpy_step.name]]
+        rows.append([phase, fmt_time(median(a)), fmt_time(median(b)), fmt_time(median(a) - median(b)),
+                     f"{median(a) / median(b):.2f}x" if median(b) > 1e-6 else "-"])
+    print(f"Phase breakdown, mini_autograd vs numpy by hand ({rounds} interleaved rounds, one step each, medians):")
+    print(table(["phase", "mini_autograd", "numpy", "difference", "ratio"], rows))
+    print("(forward + loss: both matmuls, bias, ReLU, softmax cross-entropy; backward: both weight gradients,\n"
+          " and for numpy the gradient of the loss; the two matmuls X@W1 and X.T@dh are ~80% of the step.)")
+    print()
 
 
 class GcTimer:
@@ -377,6 +446,7 @@ def main():
     contenders = make_contenders(X, y)
     verify(contenders, verdicts)
     samples = time_steps(contenders, rounds, inner)
+    time_phases(contenders, rounds)
     measure_gc(contenders, gc_steps, max(rounds // 2, 10), inner, verdicts)
     if args.profile:
         profile_mini(contenders[0], 100 if args.quick else 500)
