@@ -18,7 +18,7 @@ from .draw import draw
 from .forward_mode import jacobian, jvp
 from .graph import Operation, Variable, as_variable, constant, detect_anomaly, is_recording, no_grad
 from .ops import (
-    abs, add, binary_cross_entropy_with_logits, broadcast_to, concatenate, cos, cross_entropy, divide, einsum,
+    abs, add, affine, binary_cross_entropy_with_logits, broadcast_to, concatenate, cos, cross_entropy, divide, einsum,
     exp, log, log_softmax, logsumexp, matmul, max, mean, mse_loss, multiply, negative, power, relu, reshape,
     sigmoid, sin, softmax, sqrt, stack, subtract, sum, tanh, tensordot, transpose, unbroadcast,
 )
@@ -32,7 +32,7 @@ __all__ = [
     "add", "subtract", "multiply", "divide", "power", "negative",
     "exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "relu", "abs",
     "sum", "mean", "max", "reshape", "transpose", "concatenate", "stack", "broadcast_to",
-    "matmul", "einsum", "tensordot", "unbroadcast",
+    "matmul", "affine", "einsum", "tensordot", "unbroadcast",
     "softmax", "log_softmax", "logsumexp", "cross_entropy", "mse_loss", "binary_cross_entropy_with_logits",
     "jvp", "jacobian", "numerical_gradient", "numerical_jacobian", "gradcheck", "GradcheckError",
     "GradcheckReport", "draw", "nn", "optim", "data",

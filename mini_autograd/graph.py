@@ -32,6 +32,7 @@ class _GraphMode:
 
 
 _mode = _GraphMode()
+_ndarray, _numpy_scalar = np.ndarray, np.generic
 
 
 @contextmanager
@@ -234,7 +235,7 @@ def _constant_like(other, like: Variable):
 
     Keeping ``like``'s floating dtype is what keeps float32 computations in float32.
     """
-    if isinstance(other, Variable):
+    if type(other) is Variable or isinstance(other, Variable):
         return other
     if isinstance(other, np.ndarray) and other.dtype.kind in "fc":
         return constant(other)  # a floating array keeps its own dtype, as in numpy
@@ -243,9 +244,12 @@ def _constant_like(other, like: Variable):
 
 
 def constant(value, dtype=None) -> Variable:
-    """A Variable that needs no gradient (data, labels, fixed numbers)."""
+    """A Variable that needs no gradient (data, labels, fixed numbers).
+
+    Unlike a Variable, a constant keeps an integer dtype (class labels, indices)."""
     node = Variable.__new__(Variable)
-    node.value = _as_float_array(value, dtype)
+    array = np.asarray(value, dtype=dtype)
+    node.value = array if array.dtype.kind in "biu" else _as_float_array(array)
     node.grad = None
     node.name = None
     node.producer = None
@@ -309,14 +313,17 @@ class Operation:
                 f"this {type(self).__name__} node is already in a graph; every call needs a new "
                 f"instance: write {type(self).__name__}(...)(x) each time"
             )
-        inputs = _lift(inputs)
+        for x in inputs:
+            if type(x) is not Variable:
+                inputs = _lift(inputs)
+                break
         values = [variable.value for variable in inputs]
         try:
             value = self.forward(*values)
         except ValueError as error:
             shapes = ", ".join(str(np.shape(v)) for v in values)
             raise ValueError(f"{self.label()}: cannot apply to inputs of shapes {shapes}: {error}") from None
-        if type(value) is not np.ndarray and not isinstance(value, np.generic):
+        if type(value) is not _ndarray and not isinstance(value, _numpy_scalar):
             if value is None:
                 raise TypeError(f"{type(self).__name__}.forward returned None; it must return the output value")
             value = np.asarray(value)  # a Python number or list from a hand-written forward
@@ -347,25 +354,18 @@ def _lift(inputs) -> tuple:
     Constants take the floating dtype of the first Variable among the inputs, so that
     ``x32 * 2.0`` stays float32.
     """
-    needs_lifting = False
-    for x in inputs:
-        if type(x) is not Variable:
-            needs_lifting = True
-            break
-    if not needs_lifting:
-        return inputs
     dtype = None
     for x in inputs:
         if isinstance(x, Variable) and x.value.dtype.kind in "fc":
             dtype = x.value.dtype
             break
-    return tuple(
-        x if isinstance(x, Variable) else constant(x, dtype if _is_python_number(x) else None) for x in inputs
-    )
+    return tuple(x if isinstance(x, Variable) else constant(x, None if _is_floating_array(x) else dtype)
+                 for x in inputs)
 
 
-def _is_python_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+def _is_floating_array(x) -> bool:
+    """A float ndarray keeps its dtype when lifted (as in numpy); numbers and lists do not."""
+    return isinstance(x, np.ndarray) and x.dtype.kind in "fc"
 
 
 def check_finite(operation: Operation, phase: str, arrays) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .graph import Variable
-from .ops import relu, sigmoid, tanh
+from .ops import affine, relu, sigmoid, tanh
 
 
 class Module:
@@ -77,6 +77,8 @@ class Linear(Module):
         if x.shape[-1] != self.in_features:
             raise ValueError(f"Linear({self.in_features}, {self.out_features}) got input of shape {tuple(x.shape)}; "
                              f"its last axis must have {self.in_features} features")
+        if self.bias is not None and len(x.shape) == 2:
+            return affine(x, self.weight, self.bias)  # x @ W + b as one node
         out = x @ self.weight
         return out + self.bias if self.bias is not None else out
 

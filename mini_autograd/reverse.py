@@ -11,6 +11,8 @@ gradient of its output, and add what it returns into the gradients of its inputs
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 
 from .graph import Operation, Variable, _mode, check_finite
@@ -26,22 +28,23 @@ def topological_order(output: Variable) -> list[Operation]:
     if root is None:
         return []
     order: list[Operation] = []
-    expanded = set()
-    stack = [(root, False)]
+    expanded, finished = set(), set()
+    stack = [root]
     while stack:
-        operation, inputs_done = stack.pop()
-        if inputs_done:
-            order.append(operation)  # every operation it depends on is already in `order`
-            continue
+        operation = stack[-1]
         if operation in expanded:
+            # Back on top: everything pushed above it, its inputs' producers, is finished.
+            stack.pop()
+            if operation not in finished:  # (a stale second copy of a finished node is skipped)
+                finished.add(operation)
+                order.append(operation)
             continue
         expanded.add(operation)
-        stack.append((operation, True))
         # Push inputs right to left, so the leftmost input is explored first.
         for variable in reversed(operation.inputs):
             producer = variable.producer
             if producer is not None and producer not in expanded:
-                stack.append((producer, False))
+                stack.append(producer)
     return order
 
 
@@ -72,36 +75,47 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     """
     grads: dict[Variable, np.ndarray] = {output: _seed_gradient(output, grad)}
     check = _mode.detect_anomaly
-    for operation in reversed(topological_order(output)):
-        grad_output = grads.get(operation._output_ref())
-        if grad_output is None:
-            continue
-        input_grads = operation.backward(grad_output)
-        if type(input_grads) is not tuple:
-            input_grads = _as_tuple(operation, input_grads)
-        if len(input_grads) != len(operation.inputs):
-            raise ValueError(
-                f"{operation.label()}.backward returned {len(input_grads)} gradient(s) but the node has "
-                f"{len(operation.inputs)} input(s); return one gradient per input, in order"
-            )
-        if check:
-            check_finite(operation, "backward", input_grads)
-        for variable, input_grad in zip(operation.inputs, input_grads):
-            if input_grad is None or not variable.requires_grad:
-                continue
-            value = variable.value
-            shape = getattr(input_grad, "shape", None)
-            if shape is None:  # a Python number or list from a hand-written backward
-                input_grad = np.asarray(input_grad)
-                shape = input_grad.shape
-            if shape != value.shape:
-                raise ValueError(_wrong_shape_message(operation, variable, input_grad))
-            if input_grad.dtype is not value.dtype and input_grad.dtype != value.dtype:
-                input_grad = input_grad.astype(value.dtype)
-            previous = grads.get(variable)
-            # A Variable used by several Operations gets the sum of their contributions.
-            grads[variable] = input_grad if previous is None else previous + input_grad
+    # The pass creates no reference cycles, so Python's cycle collector would only re-scan
+    # the (possibly huge) graph every few hundred allocations: pause it meanwhile.
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        for operation in reversed(topological_order(output)):
+            grad_output = grads.get(operation._output_ref())
+            if grad_output is None:
+                continue  # nothing flows back through this node
+            input_grads = operation.backward(grad_output)
+            if type(input_grads) is not tuple or len(input_grads) != len(operation.inputs):
+                input_grads = _as_tuple(operation, input_grads)
+            if check:
+                check_finite(operation, "backward", input_grads)
+            for variable, input_grad in zip(operation.inputs, input_grads):
+                if input_grad is None or not variable.requires_grad:
+                    continue
+                value = variable.value
+                try:
+                    if input_grad.shape != value.shape or input_grad.dtype is not value.dtype:
+                        input_grad = _conform(operation, variable, input_grad)
+                except AttributeError:  # not an array: a Python number or list
+                    input_grad = _conform(operation, variable, input_grad)
+                previous = grads.get(variable)
+                # A Variable used by several Operations gets the sum of their contributions.
+                grads[variable] = input_grad if previous is None else previous + input_grad
+    finally:
+        if collecting:
+            gc.enable()
     return grads
+
+
+def _conform(operation: Operation, variable: Variable, input_grad):
+    """Check a gradient's shape (raising a helpful error) and give it the input's dtype."""
+    input_grad = np.asarray(input_grad)
+    value = variable.value
+    if input_grad.shape != value.shape:
+        raise ValueError(_wrong_shape_message(operation, variable, input_grad))
+    if input_grad.dtype != value.dtype:
+        input_grad = input_grad.astype(value.dtype)
+    return input_grad
 
 
 def backward(output: Variable, grad=None) -> None:
@@ -115,14 +129,23 @@ def backward(output: Variable, grad=None) -> None:
 
 
 def _as_tuple(operation: Operation, input_grads) -> tuple:
+    """Accept a list, or a bare gradient for a one-input node; explain anything else."""
+    count = len(operation.inputs)
     if isinstance(input_grads, list):
-        return tuple(input_grads)
-    if len(operation.inputs) == 1 and (input_grads is None or hasattr(input_grads, "shape")):
-        return (input_grads,)  # a single gradient returned without the tuple
-    raise TypeError(
-        f"{operation.label()}.backward must return a tuple with one gradient per input, "
-        f"got {type(input_grads).__name__}"
-    )
+        input_grads = tuple(input_grads)
+    elif not isinstance(input_grads, tuple):
+        if count == 1 and (input_grads is None or hasattr(input_grads, "shape")):
+            return (input_grads,)  # a single gradient returned without the tuple
+        raise TypeError(
+            f"{operation.label()}.backward must return a tuple with one gradient per input, "
+            f"got {type(input_grads).__name__}"
+        )
+    if len(input_grads) != count:
+        raise ValueError(
+            f"{operation.label()}.backward returned {len(input_grads)} gradient(s) but the node has "
+            f"{count} input(s); return one gradient per input, in order"
+        )
+    return input_grads
 
 
 def _wrong_shape_message(operation: Operation, variable: Variable, input_grad) -> str:

@@ -284,6 +284,9 @@ for i, (sa, sb) in enumerate(MATMUL_SHAPES):
     CASES.append(Case(f"matmul-op-{sid(sa)}@{sid(sb)}", lambda a, b: a @ b, (a, b), np.matmul))
     CASES.append(Case(f"ag.matmul-{sid(sa)}@{sid(sb)}", ag.matmul, (a, b), np.matmul))
 CASES.append(Case("matmul-same-operand", lambda a: a @ a, (rnd((3, 3), 5),), lambda a: a @ a))
+for sx, sw in (((4, 3), (3, 5)), ((1, 2), (2, 1))):
+    CASES.append(Case(f"affine-{sid(sx)}@{sid(sw)}", ag.affine, (rnd(sx, 1), rnd(sw, 2), rnd(sw[1:], 3)),
+                      lambda x, w, b: x @ w + b))
 
 TENSORDOT = [
     ((3, 4), (4, 5), 1),

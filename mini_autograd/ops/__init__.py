@@ -4,7 +4,7 @@
   Tanh, Sigmoid, ReLU, Abs
 * reductions: Sum, Mean, Max
 * shape: Reshape, Transpose, GetItem, Concatenate, Stack, BroadcastTo
-* linalg: MatMul, Einsum, TensorDot
+* linalg: MatMul, Affine (X @ W + b in one node), Einsum, TensorDot
 * nn_functions: Softmax, LogSoftmax, LogSumExp, CrossEntropy, MSELoss, BCEWithLogits
 """
 
@@ -13,7 +13,7 @@ from .elementwise import (
     abs, add, cos, divide, exp, log, multiply, negative, power, relu, sigmoid, sin, sqrt, subtract, tanh,
     unbroadcast,
 )
-from .linalg import Einsum, MatMul, TensorDot, einsum, matmul, parse_einsum, tensordot
+from .linalg import Affine, Einsum, MatMul, TensorDot, affine, einsum, matmul, parse_einsum, tensordot
 from .nn_functions import (
     BCEWithLogits, CrossEntropy, LogSoftmax, LogSumExp, MSELoss, Softmax,
     binary_cross_entropy_with_logits, cross_entropy, log_softmax, logsumexp, mse_loss, softmax,

@@ -6,6 +6,8 @@ and the Jacobian-vector product is ``tangent_output = f'(x) * tangent_input``.
 
 Binary operations broadcast like numpy. An input that was broadcast was used several times,
 so its gradient is the sum over the broadcast axes: that is what ``unbroadcast`` does.
+An input that needs no gradient (a constant such as the 2 in 2 * x) gets None: the
+backward pass skips work nobody will use.
 """
 
 from __future__ import annotations
@@ -43,7 +45,9 @@ class Add(Operation):
 
     def backward(self, grad):
         a, b = self.inputs
-        return unbroadcast(grad, a.shape), unbroadcast(grad, b.shape)
+        grad_a = unbroadcast(grad, a.shape) if a.requires_grad else None
+        grad_b = unbroadcast(grad, b.shape) if b.requires_grad else None
+        return grad_a, grad_b
 
     def jvp(self, ta, tb):
         return ta + tb
@@ -57,7 +61,9 @@ class Subtract(Operation):
 
     def backward(self, grad):
         a, b = self.inputs
-        return unbroadcast(grad, a.shape), unbroadcast(-grad, b.shape)
+        grad_a = unbroadcast(grad, a.shape) if a.requires_grad else None
+        grad_b = unbroadcast(-grad, b.shape) if b.requires_grad else None
+        return grad_a, grad_b
 
     def jvp(self, ta, tb):
         return ta - tb
@@ -72,7 +78,9 @@ class Multiply(Operation):
 
     def backward(self, grad):
         a, b = self.inputs
-        return unbroadcast(grad * self.b, a.shape), unbroadcast(grad * self.a, b.shape)
+        grad_a = unbroadcast(grad * self.b, a.shape) if a.requires_grad else None
+        grad_b = unbroadcast(grad * self.a, b.shape) if b.requires_grad else None
+        return grad_a, grad_b
 
     def jvp(self, ta, tb):
         return ta * self.b + self.a * tb
@@ -88,8 +96,10 @@ class Divide(Operation):
 
     def backward(self, grad):
         a, b = self.inputs
-        grad_a = grad / self.b
-        return unbroadcast(grad_a, a.shape), unbroadcast(-grad_a * self.z, b.shape)
+        grad_over_b = grad / self.b
+        grad_a = unbroadcast(grad_over_b, a.shape) if a.requires_grad else None
+        grad_b = unbroadcast(-grad_over_b * self.z, b.shape) if b.requires_grad else None
+        return grad_a, grad_b
 
     def jvp(self, ta, tb):
         return (ta - self.z * tb) / self.b
@@ -113,7 +123,7 @@ class Power(Operation):
 
     def backward(self, grad):
         a, b = self.inputs
-        grad_a = unbroadcast(grad * self.b * self.a ** (self.b - 1), a.shape)
+        grad_a = unbroadcast(grad * self.b * self.a ** (self.b - 1), a.shape) if a.requires_grad else None
         grad_b = unbroadcast(grad * self._exponent_derivative(), b.shape) if b.requires_grad else None
         return grad_a, grad_b
 
@@ -242,17 +252,20 @@ class Sigmoid(Operation):
 
 
 class ReLU(Operation):
-    """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (we take 0 at x = 0, like PyTorch)."""
+    """z = max(x, 0).   dz/dx = 1 where x > 0, else 0 (we take 0 at x = 0, like PyTorch).
+
+    x > 0 exactly where z > 0, so the output alone tells backward where to pass the gradient.
+    """
 
     def forward(self, x):
-        self.positive = x > 0
-        return np.maximum(x, 0)
+        self.z = np.maximum(x, 0)
+        return self.z
 
     def backward(self, grad):
-        return (grad * self.positive,)
+        return (grad * (self.z > 0),)
 
     def jvp(self, t):
-        return t * self.positive
+        return t * (self.z > 0)
 
 
 class Abs(Operation):

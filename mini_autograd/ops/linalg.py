@@ -67,6 +67,42 @@ def matmul(a, b):
     return MatMul()(*_lift((a, b)))
 
 
+class Affine(Operation):
+    """Z = X @ W + b: a linear layer in one node (X: n x k, W: k x m, b: m).
+
+        dL/dX = dL/dZ @ W^T,   dL/dW = X^T @ dL/dZ,   dL/db = sum of dL/dZ over the rows
+
+    The same rules as MatMul followed by a broadcast Add, fused so that the bias is added
+    into the product's fresh array instead of a copy of it (what nn.Linear uses).
+    """
+
+    def forward(self, x, w, b):
+        if np.ndim(x) != 2 or np.ndim(w) != 2 or np.shape(b) != np.shape(w)[1:]:
+            raise ValueError(f"Affine: expected X (n, k), W (k, m) and b (m,), got shapes "
+                             f"{np.shape(x)}, {np.shape(w)} and {np.shape(b)}")
+        if np.shape(x)[1] != np.shape(w)[0]:
+            raise ValueError(f"Affine: X of shape {np.shape(x)} and W of shape {np.shape(w)} do not align "
+                             f"({np.shape(x)[1]} != {np.shape(w)[0]})")
+        self.x, self.w = x, w
+        z = x @ w
+        z += b
+        return z
+
+    def backward(self, grad):
+        x_node, w_node, b_node = self.inputs
+        grad_x = grad @ self.w.T if x_node.requires_grad else None
+        grad_w = self.x.T @ grad if w_node.requires_grad else None
+        grad_b = grad.sum(axis=0) if b_node.requires_grad else None
+        return grad_x, grad_w, grad_b
+
+    def jvp(self, tx, tw, tb):
+        return tx @ self.w + self.x @ tw + tb
+
+
+def affine(x, w, b):
+    return Affine()(*_lift((x, w, b)))
+
+
 # --- einsum -------------------------------------------------------------------------
 
 _LETTERS = string.ascii_letters

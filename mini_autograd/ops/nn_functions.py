@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..graph import Operation, _lift
+from ..graph import Operation, Variable, _lift, constant
 from .reductions import expand_reduced, _normalize_axes
 
 
 def _stable_logsumexp(x, axis):
+    """log(sum(exp(x))) along axis (kept), computed as m + log(sum(exp(x - m))) with m the max."""
     shift = np.max(x, axis=axis, keepdims=True)
-    shift = np.where(np.isfinite(shift), shift, 0)
+    if not np.all(np.isfinite(shift)):  # a row of -inf (or inf): shift by 0 there instead
+        shift = np.where(np.isfinite(shift), shift, 0)
     return shift + np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True))
 
 
@@ -94,46 +96,49 @@ class CrossEntropy(Operation):
     """
 
     def forward(self, logits, targets):
-        logits = np.asarray(logits)
+        logits, targets = np.asarray(logits), np.asarray(targets)
         if logits.ndim == 0:
             raise ValueError("CrossEntropy: logits must have a class axis, got a scalar")
-        batch_shape, classes = logits.shape[:-1], logits.shape[-1]
-        self.count = int(np.prod(batch_shape))
+        classes = logits.shape[-1]
+        self.count = logits.size // classes if classes else 0
         self.log_p = logits - _stable_logsumexp(logits, -1)
-        targets = np.asarray(targets)
-        if targets.shape == batch_shape:
-            labels = targets.astype(np.intp)
-            if not np.array_equal(labels, targets) or labels.min(initial=0) < 0 or labels.max(initial=0) >= classes:
-                raise ValueError(f"CrossEntropy: integer labels must lie in 0..{classes - 1}, got values from {targets.min()} to {targets.max()}")
-            self.labels, self.probabilities = labels, None
-            picked = np.take_along_axis(self.log_p, labels[..., None], axis=-1)
-            return -np.sum(picked) / self.count
+        if targets.shape == logits.shape[:-1]:
+            labels = targets.reshape(-1)
+            if labels.dtype.kind != "i":
+                if labels.dtype.kind not in "uf" or np.any(labels != np.round(labels)):
+                    raise ValueError(f"CrossEntropy: labels must be integers, got dtype {targets.dtype}")
+                labels = labels.astype(np.intp)
+            if labels.size and (labels.min() < 0 or labels.max() >= classes):
+                raise ValueError(f"CrossEntropy: integer labels must lie in 0..{classes - 1}, "
+                                 f"got values from {labels.min()} to {labels.max()}")
+            self.rows, self.labels, self.probabilities = np.arange(labels.size), labels, None
+            return -np.sum(self.log_p.reshape(-1, classes)[self.rows, labels]) / self.count
         if targets.shape == logits.shape:
             self.labels, self.probabilities = None, targets
             return -np.sum(targets * self.log_p) / self.count
         raise ValueError(
-            f"CrossEntropy: targets of shape {targets.shape} match neither labels of shape {batch_shape} "
+            f"CrossEntropy: targets of shape {targets.shape} match neither labels of shape {logits.shape[:-1]} "
             f"nor probabilities of shape {logits.shape} for logits of shape {logits.shape}"
         )
 
     def backward(self, grad):
-        grad_logits = np.exp(self.log_p)  # softmax
+        scale = grad / self.count
+        softmax = np.exp(self.log_p)
         if self.labels is not None:
-            np.put_along_axis(grad_logits, self.labels[..., None], np.take_along_axis(grad_logits, self.labels[..., None], axis=-1) - 1, axis=-1)
-            grad_targets = None
-        else:
-            grad_logits = grad_logits - self.probabilities
-            grad_targets = -self.log_p * (grad / self.count)
-        grad_logits *= grad / self.count
-        return grad_logits, grad_targets
+            flat = softmax.reshape(-1, softmax.shape[-1])  # a view: the update below reaches softmax
+            flat[self.rows, self.labels] -= 1
+            softmax *= scale
+            return softmax, None
+        return (softmax - self.probabilities) * scale, -self.log_p * scale
 
     def jvp(self, t_logits, t_targets):
         softmax = np.exp(self.log_p)
-        y = self.probabilities
-        if y is None:
+        if self.labels is not None:
             y = np.zeros_like(softmax)
-            np.put_along_axis(y, self.labels[..., None], 1, axis=-1)
+            y.reshape(-1, y.shape[-1])[self.rows, self.labels] = 1
             t_targets = 0
+        else:
+            y = self.probabilities
         return (np.sum((softmax - y) * t_logits) - np.sum(t_targets * self.log_p)) / self.count
 
     def label(self):
@@ -202,7 +207,11 @@ def logsumexp(x, axis=None, keepdims=False):
 
 def cross_entropy(logits, targets):
     """Mean softmax cross-entropy; targets are integer labels or probabilities (one-hot)."""
-    return CrossEntropy()(*_lift((logits, targets)))
+    if not isinstance(targets, Variable):
+        targets = np.asarray(targets)
+        # integer labels stay integers; probabilities take the logits' floating dtype
+        targets = constant(targets) if targets.dtype.kind in "iu" else _lift((logits, targets))[1]
+    return CrossEntropy()(logits, targets)
 
 
 def mse_loss(pred, target):

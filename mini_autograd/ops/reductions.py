@@ -89,7 +89,7 @@ class Max(Operation):
         self.axes = _normalize_axes(self.axis, np.ndim(x))
         self.shape = np.shape(x)
         largest = np.max(x, axis=self.axes, keepdims=True)
-        winners = x == largest
+        winners = (x == largest).astype(np.result_type(x, np.float32))
         self.share = winners / np.sum(winners, axis=self.axes, keepdims=True)
         return largest if self.keepdims else np.squeeze(largest, axis=self.axes)
 
