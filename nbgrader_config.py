@@ -18,3 +18,14 @@ c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 c.Execute.timeout = 60
 c.Execute.allow_errors = True
 c.OverwriteCells.add_missing_cells = True
+
+# Before running a submission, read its code for tampering (autograder.tamper_scan): test cells
+# after code that rebinds numpy, builtins, mini_autograd or the checks fail, saying why.
+c.Autograde.sanitize_preprocessors = [
+    "nbgrader.preprocessors.ClearOutput",
+    "nbgrader.preprocessors.DeduplicateIds",
+    "nbgrader.preprocessors.OverwriteKernelspec",
+    "nbgrader.preprocessors.OverwriteCells",
+    "autograder.tamper_scan.FlagTampering",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]

@@ -6,18 +6,20 @@ that teaches. Importing this package (in the locked setup cell, before any stude
 snapshots numpy, builtins, mini_autograd and the checks, so tampering is detected.
 """
 
+import mini_autograd  # noqa: F401 - imported before the snapshot, so that it is part of it
+
 from . import integrity
-
-integrity.install()
-
-from .checks import (  # noqa: E402
-    check_backpropagation, check_between, check_function, check_operation, check_topological_order, check_values, check_vjp,
-    example_graphs,
+from .checks import (
+    check_backpropagation, check_between, check_function, check_operation, check_topological_order, check_values,
+    check_vjp, example_graphs,
 )
-from .feedback import CheckFailed  # noqa: E402
-from .integrity import TamperingDetected  # noqa: E402
+from .feedback import CheckFailed
+from .integrity import TamperingDetected
 
 __all__ = [
-    "check_backpropagation", "check_between", "check_function", "check_operation", "check_topological_order", "check_values",
-    "check_vjp", "example_graphs", "CheckFailed", "TamperingDetected",
+    "check_backpropagation", "check_between", "check_function", "check_operation", "check_topological_order",
+    "check_values", "check_vjp", "example_graphs", "CheckFailed", "TamperingDetected",
 ]
+
+# Last, once everything the checks use is imported: take the snapshot.
+integrity.install()

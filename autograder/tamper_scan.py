@@ -1,0 +1,197 @@
+"""The out-of-kernel half of tamper detection: read the student's code before it runs.
+
+The in-kernel half (``autograder.integrity``) catches changes to numpy, builtins,
+mini_autograd and the checks while the notebook runs. A determined student could also
+switch that off from inside the kernel, so the grader, outside the kernel, first reads every
+cell the student could edit and looks for code that rebinds what the checks rely on:
+
+* assigning to or deleting an attribute of numpy, mini_autograd, autograder, builtins, math
+  or sys (``np.allclose = ...``, ``ag.Variable.__mul__ = ...``), or ``setattr`` on them;
+* rebinding a name the locked setup cells imported (``check_values = ...``, ``np = ...``);
+* reaching for the machinery (``__builtins__``, ``globals()``, ``sys.modules``, IPython's
+  event hooks, ``exec``/``eval``/``compile``, ``import builtins``, ``ctypes``, ``gc``).
+
+``scan_notebook`` returns the findings; ``FlagTampering`` (an nbgrader preprocessor used at
+autograde time) makes every test cell after the first finding fail with a message saying so.
+"""
+
+from __future__ import annotations
+
+import ast
+from dataclasses import dataclass
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+PROTECTED_MODULES = {"numpy", "mini_autograd", "autograder", "builtins", "math", "sys"}
+FORBIDDEN_NAMES = {"__builtins__", "__import__", "globals", "vars", "exec", "eval", "compile", "get_ipython"}
+FORBIDDEN_IMPORTS = {"builtins", "ctypes", "gc", "importlib", "inspect"}
+
+
+@dataclass
+class Finding:
+    cell: str  # grade_id, or the cell's position
+    line: int
+    what: str
+
+    def __str__(self) -> str:
+        return f"cell {self.cell}, line {self.line}: {self.what}"
+
+
+def _module_aliases(setup_sources: list[str]) -> tuple[dict[str, str], set[str]]:
+    """From the locked cells: {alias: module} for protected modules, and every name they bind."""
+    aliases, bound = {}, set()
+    for source in setup_sources:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                for alias in node.names:
+                    name = alias.asname or alias.name.split(".")[0]
+                    bound.add(name)
+                    if alias.name.split(".")[0] in PROTECTED_MODULES:
+                        aliases[name] = alias.name
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                for alias in node.names:
+                    name = alias.asname or alias.name
+                    bound.add(name)
+                    if node.module.split(".")[0] in PROTECTED_MODULES:
+                        aliases.setdefault(name, f"{node.module}.{alias.name}")
+    for module in PROTECTED_MODULES:
+        aliases.setdefault(module, module)
+    return aliases, bound
+
+
+def _root_name(node) -> str | None:
+    while isinstance(node, (ast.Attribute, ast.Subscript)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def _dotted(node) -> str:
+    try:
+        return ast.unparse(node)
+    except Exception:  # pragma: no cover - unparse handles every expression node
+        return "?"
+
+
+def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names: set[str]) -> list[Finding]:
+    """Findings in one student cell. IPython's %magic and !shell lines are read as `pass`;
+    a cell that still does not parse cannot run at all, so it is left to the kernel."""
+    lines = []
+    for line in source.splitlines():
+        stripped = line.lstrip()
+        if stripped.startswith(("%%", "%", "!")):
+            if stripped.startswith("%%"):
+                return [Finding(cell, 1, f"uses the cell magic {stripped.split()[0]}")]
+            line = line[: len(line) - len(stripped)] + "pass"
+        lines.append(line)
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return []
+    findings = []
+
+    def flag(node, what):
+        findings.append(Finding(cell, getattr(node, "lineno", 0), what))
+
+    def check_target(target, node, verb):
+        if isinstance(target, (ast.Tuple, ast.List)):
+            for element in target.elts:
+                check_target(element, node, verb)
+        elif isinstance(target, ast.Starred):
+            check_target(target.value, node, verb)
+        elif isinstance(target, ast.Name):
+            if target.id in protected_names or target.id in FORBIDDEN_NAMES:
+                flag(node, f"{verb} '{target.id}', which the notebook's setup imported")
+        elif isinstance(target, (ast.Attribute, ast.Subscript)):
+            root = _root_name(target)
+            if root in aliases or root in FORBIDDEN_NAMES:
+                flag(node, f"{verb} {_dotted(target)} (part of {aliases.get(root, root)})")
+
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                check_target(target, node, "assigns to")
+        elif isinstance(node, (ast.For, ast.AsyncFor, ast.comprehension)):
+            check_target(node.target, node if hasattr(node, "lineno") else node.iter, "loops over")
+        elif isinstance(node, (ast.With, ast.AsyncWith)):
+            for item in node.items:
+                if item.optional_vars is not None:
+                    check_target(item.optional_vars, node, "binds")
+        elif isinstance(node, ast.NamedExpr):
+            check_target(node.target, node, "assigns to")
+        elif isinstance(node, ast.Delete):
+            for target in node.targets:
+                check_target(target, node, "deletes")
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            if node.name in protected_names:
+                flag(node, f"defines '{node.name}', replacing what the notebook's setup imported")
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
+            for module in modules:
+                if module.split(".")[0] in FORBIDDEN_IMPORTS:
+                    flag(node, f"imports {module}")
+            for alias in node.names:
+                name = alias.asname or alias.name.split(".")[0]
+                if name in protected_names and isinstance(node, ast.ImportFrom):
+                    flag(node, f"re-imports '{name}' from {node.module}")
+        elif isinstance(node, ast.Call):
+            function = node.func
+            name = function.id if isinstance(function, ast.Name) else None
+            if name in ("setattr", "delattr") and node.args and _root_name(node.args[0]) in aliases:
+                flag(node, f"calls {name} on {_dotted(node.args[0])}")
+            elif name in FORBIDDEN_NAMES:
+                flag(node, f"calls {name}()")
+            elif isinstance(function, ast.Attribute) and function.attr in ("register", "unregister") \
+                    and "events" in _dotted(function.value):
+                flag(node, "changes IPython's event hooks")
+        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES and isinstance(node.ctx, ast.Load):
+            if node.id == "__builtins__":
+                flag(node, "uses __builtins__")
+        elif isinstance(node, ast.Attribute) and node.attr == "modules" and _root_name(node) == "sys":
+            flag(node, "uses sys.modules")
+    unique = {(f.line, f.what): f for f in findings}
+    return sorted(unique.values(), key=lambda f: f.line)
+
+
+def _nbgrader(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def scan_notebook(nb) -> list[tuple[int, Finding]]:
+    """(cell position, finding) for every student-editable code cell of the notebook."""
+    setup = [c.source for c in nb.cells if c.cell_type == "code" and _nbgrader(c).get("locked")]
+    aliases, protected_names = _module_aliases(setup)
+    found = []
+    for position, cell in enumerate(nb.cells):
+        meta = _nbgrader(cell)
+        if cell.cell_type != "code" or meta.get("locked") or meta.get("grade"):
+            continue
+        label = meta.get("grade_id") or f"#{position + 1}"
+        found.extend((position, f) for f in scan_source(cell.source, label, aliases, protected_names))
+    return found
+
+
+def failing_prefix(findings: list[Finding]) -> str:
+    listed = "; ".join(str(f) for f in findings[:5])
+    message = (f"Integrity check: this notebook changes what the checks rely on ({listed}). "
+               f"Tests after that code score 0. Remove it, restart the kernel and run all cells again.")
+    return f"raise AssertionError({message!r})\n"
+
+
+class FlagTampering(NbGraderPreprocessor):
+    """Make every graded test cell after the first suspicious student cell fail, saying why."""
+
+    def preprocess(self, nb, resources):
+        found = scan_notebook(nb)
+        if found:
+            first = min(position for position, _ in found)
+            findings = [f for _, f in found]
+            for position, cell in enumerate(nb.cells):
+                if position > first and cell.cell_type == "code" and _nbgrader(cell).get("grade"):
+                    cell.source = failing_prefix(findings) + cell.source
+            self.log.warning("Tampering suspected in %s: %s", resources.get("unique_key", "?"), "; ".join(map(str, findings)))
+        return nb, resources
