@@ -23,6 +23,7 @@ _Variable = ag.Variable
 _Operation = ag.Operation
 _compute_gradients = ag.compute_gradients
 _topological_order = ag.topological_order
+_REVERSE_MODE_DRIVERS = [ag.compute_gradients, ag.backward, ag.Variable.backward]
 
 
 def _random_inputs(shapes, seed: int, domain=(-2.0, 2.0), avoid_zero: float = 0.0):
@@ -181,7 +182,7 @@ def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=
 
 def _call_vjp(exercise, label, student_vjp, inputs, grad_output, count):
     try:
-        got = student_vjp(*[safe.np_copy(x) for x in inputs], safe.np_copy(grad_output))
+        got = student_vjp(*inputs, safe.np_copy(grad_output))  # the originals: mutation is checked after
     except NotImplementedError:
         _fail(exercise, f"{label} is not implemented yet (it raised NotImplementedError).")
     if safe.builtin_isinstance(got, list):
@@ -203,6 +204,11 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
     if not (safe.builtin_isinstance(op_class, type) and issubclass(op_class, _Operation)):
         _fail(exercise, f"expected a subclass of ag.Operation, got {op_class!r}.")
     name = op_class.__name__
+    for method in ("forward", "backward"):
+        defined_in = getattr(getattr(op_class, method, None), "__module__", "") or ""
+        if defined_in.startswith("mini_autograd"):
+            _fail(exercise, f"{name}.{method} is mini_autograd's own implementation ({defined_in}); "
+                            f"write {method} yourself in your class.")
 
     def reference_forward(*arrays):
         if safe.builtin_isinstance(reference, type) and issubclass(reference, _Operation):
@@ -245,6 +251,40 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
                             f"(use x.dtype, or Python numbers, not float64 arrays).")
 
 
+class _CallWatch:
+    """Notices calls of given functions while the student's code runs (sys.setprofile), so that
+    an exercise cannot hand back the work of the mini_autograd function it asks you to write."""
+
+    def __init__(self, functions):
+        self.codes = {f.__code__: f"{f.__module__}.{f.__qualname__}" for f in functions}
+        self.called = []
+
+    def __enter__(self):
+        self.previous = safe.sys_getprofile()
+        safe.sys_setprofile(self._profile)
+        return self
+
+    def _profile(self, frame, event, arg):
+        if event == "call" and frame.f_code in self.codes:
+            self.called.append(self.codes[frame.f_code])
+
+    def __exit__(self, *exc):
+        safe.sys_setprofile(self.previous)
+        return False
+
+
+def _run_watched(exercise, forbidden, what, function, *args):
+    with _CallWatch(forbidden) as watch:
+        try:
+            result = function(*args)
+        except NotImplementedError:
+            _fail(exercise, "not implemented yet (it raised NotImplementedError).")
+    if watch.called:
+        _fail(exercise, f"{what} calls {watch.called[0]}, the engine's own version of what this exercise "
+                        f"asks you to write; implement it yourself.")
+    return result
+
+
 def check_backpropagation(student_backward, exercise: str, graphs=None):
     """student_backward(output) must set .grad on every Variable the scalar ``output`` depends
     on, as reverse mode does: summing the contributions of a Variable used several times."""
@@ -254,10 +294,7 @@ def check_backpropagation(student_backward, exercise: str, graphs=None):
         expected = _compute_gradients(output)
         for variable in expected:
             variable.grad = None
-        try:
-            student_backward(output)
-        except NotImplementedError:
-            _fail(exercise, "not implemented yet (it raised NotImplementedError).")
+        _run_watched(exercise, _REVERSE_MODE_DRIVERS, "your function", student_backward, output)
         for name, leaf in leaves.items():
             want = as_float64(expected.get(leaf, safe.np_zeros(leaf.shape)))
             got = leaf.grad
@@ -282,10 +319,7 @@ def check_topological_order(student_sort, exercise: str, graphs=None):
     for title, build in (graphs or example_graphs()):
         _, output = build()
         expected = _topological_order(output)
-        try:
-            got = list(student_sort(output))
-        except NotImplementedError:
-            _fail(exercise, "not implemented yet (it raised NotImplementedError).")
+        got = list(_run_watched(exercise, [_topological_order], "your function", student_sort, output))
         ids = [id(op) for op in got]
         if sorted(ids) != sorted(id(op) for op in expected):
             missing = [op.label() for op in expected if id(op) not in ids]

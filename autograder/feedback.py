@@ -55,13 +55,13 @@ def likely_cause(got, expected, *, grad_output=None, local_derivative=None, batc
     got = safe.np_asarray(got, dtype=float)
     expected = safe.np_asarray(expected, dtype=float)
     if got.shape != expected.shape:
-        if got.ndim == expected.ndim + 1 and got.shape[1:] == expected.shape:
-            return ("the gradient still has the batch axis: sum it over the batch (axis 0), because the "
-                    "same parameter was used for every example (the bias gradient, for instance)")
+        if got.ndim > expected.ndim or (got.ndim == expected.ndim and all(
+                e in (1, g) for g, e in zip(got.shape, expected.shape))):
+            return ("the gradient has the shape of the broadcast result, not of the input: an input that "
+                    "numpy broadcast was used several times, so sum its gradient over the broadcast axes "
+                    "(for a bias added to every row of a batch: over axis 0)")
         if got.ndim == expected.ndim and got.shape[::-1] == expected.shape:
             return "the gradient is transposed"
-        if got.ndim > expected.ndim:
-            return "the gradient was not summed over the broadcast axes"
         return None
     if not safe.np_all(safe.np_isfinite(got)):
         return "the result contains NaN or inf: look for a division by zero, log of 0 or exp overflow"
@@ -91,8 +91,9 @@ def describe_shape(shapes) -> str:
 
 def mismatch_message(what: str, mismatch: Mismatch, cause: str | None) -> str:
     index = f" at index {list(mismatch.index)}" if mismatch.index else ""
+    relative = f", relative error {mismatch.rel_error:.3g}" if abs(mismatch.expected) > 1e-12 else ""
     text = (f"{what}{index}: expected {mismatch.expected:.6g}, got {mismatch.got:.6g} "
-            f"(absolute error {mismatch.abs_error:.3g}, relative error {mismatch.rel_error:.3g}).")
+            f"(absolute error {mismatch.abs_error:.3g}{relative}).")
     if cause:
         text += f"\n  Likely cause: {cause}."
     return text

@@ -189,6 +189,19 @@ def install() -> None:
         shell.events.register("post_run_cell", _watch.post_run_cell)
 
 
+def protect_new_modules() -> None:
+    """Add the autograder and mini_autograd modules imported since the snapshot to it (a check
+    module imported by a notebook after ``import autograder`` calls this at its end)."""
+    if _snapshot is None:
+        return
+    for name, module in _watched_modules().items():
+        if name in _snapshot.modules or not name.startswith(("autograder", "mini_autograd")):
+            continue
+        _snapshot.modules[name] = _snapshot_module(module)
+        for cls in _classes_of(module):
+            _snapshot.classes.setdefault(cls, dict(vars(cls)))
+
+
 def problems() -> list[str]:
     """Everything changed so far: logged by the notebook watch, or visible right now."""
     found = list(_watch.log) if _watch is not None else []
@@ -244,3 +257,5 @@ builtin_len = builtins.len
 builtin_abs = builtins.abs
 builtin_range = builtins.range
 math_isfinite = math.isfinite
+sys_getprofile = sys.getprofile
+sys_setprofile = sys.setprofile

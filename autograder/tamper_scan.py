@@ -92,6 +92,25 @@ def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names
     except SyntaxError:
         return []
     findings = []
+    aliases = dict(aliases)
+    for node in ast.walk(tree):  # `import autograder.checks as c` in the cell makes `c` an alias too
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] in PROTECTED_MODULES:
+                    aliases[alias.asname or alias.name.split(".")[0]] = alias.name
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] in PROTECTED_MODULES:
+            for alias in node.names:
+                aliases[alias.asname or alias.name] = f"{node.module}.{alias.name}"
+    # Names bound inside a function or class body are local to it; only module-level bindings
+    # (and names declared global) replace what the setup imported.
+    nested, declared_global = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)):
+            for inner in ast.walk(node):
+                if inner is not node:
+                    nested.add(id(inner))
+        elif isinstance(node, ast.Global):
+            declared_global.update(node.names)
 
     def flag(node, what):
         findings.append(Finding(cell, getattr(node, "lineno", 0), what))
@@ -103,7 +122,8 @@ def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names
         elif isinstance(target, ast.Starred):
             check_target(target.value, node, verb)
         elif isinstance(target, ast.Name):
-            if target.id in protected_names or target.id in FORBIDDEN_NAMES:
+            local = id(node) in nested and target.id not in declared_global
+            if not local and (target.id in protected_names or target.id in FORBIDDEN_NAMES):
                 flag(node, f"{verb} '{target.id}', which the notebook's setup imported")
         elif isinstance(target, (ast.Attribute, ast.Subscript)):
             root = _root_name(target)
@@ -127,7 +147,7 @@ def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names
             for target in node.targets:
                 check_target(target, node, "deletes")
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            if node.name in protected_names:
+            if node.name in protected_names and id(node) not in nested:
                 flag(node, f"defines '{node.name}', replacing what the notebook's setup imported")
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
@@ -136,7 +156,7 @@ def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names
                     flag(node, f"imports {module}")
             for alias in node.names:
                 name = alias.asname or alias.name.split(".")[0]
-                if name in protected_names and isinstance(node, ast.ImportFrom):
+                if name in protected_names and isinstance(node, ast.ImportFrom) and id(node) not in nested:
                     flag(node, f"re-imports '{name}' from {node.module}")
         elif isinstance(node, ast.Call):
             function = node.func
@@ -145,6 +165,8 @@ def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names
                 flag(node, f"calls {name} on {_dotted(node.args[0])}")
             elif name in FORBIDDEN_NAMES:
                 flag(node, f"calls {name}()")
+            elif isinstance(function, ast.Attribute) and function.attr in ("setprofile", "settrace"):
+                flag(node, f"calls {_dotted(function)}, which would blind the checks")
             elif isinstance(function, ast.Attribute) and function.attr in ("register", "unregister") \
                     and "events" in _dotted(function.value):
                 flag(node, "changes IPython's event hooks")

@@ -38,6 +38,10 @@ def findings(source):
     "for check_values in [print]:\n    pass",
     "with open('f') as np:\n    pass",
     "from autograder import check_values",
+    "import autograder.checks as c\nc.worst_mismatch = lambda *a, **k: None",
+    "from autograder import feedback\nfeedback.likely_cause = None",
+    "def f():\n    global check_values\n    check_values = print",
+    "import sys\nsys.setprofile(None)",
 ])
 def test_tampering_is_found(source):
     assert findings(source), source
@@ -52,6 +56,8 @@ def test_tampering_is_found(source):
     "%matplotlib inline\nvalues = {'a': 1}",
     "def numerical_gradient(f, x, h=1e-6):\n    return x",
     "this is not python",
+    "def f():\n    np = 3\n    check_values = 4\n    return np + check_values",
+    "class Layer:\n    check_values = None",
 ])
 def test_honest_code_is_not_flagged(source):
     assert findings(source) == []
