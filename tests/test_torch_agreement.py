@@ -7,8 +7,8 @@ once with mini_autograd and once with torch; the final node is reduced with ``.s
 both sides call backward, and every node value and every leaf gradient is compared.
 
 Further tests compare the losses with ``torch.nn.functional`` (also at logits of +-1000),
-batched / broadcast matmul and einsum with random shapes, and the conventions at kinks
-(ties in max, relu and abs at 0).
+batched / broadcast matmul and einsum with random shapes, transpose with every permutation,
+tensordot, and the conventions at kinks (ties in max, relu and abs at 0).
 
 Two precautions keep the comparison meaningful rather than flaky:
 * values are kept in a moderate range: a step whose result exceeds ``LIMIT`` in absolute
@@ -20,6 +20,7 @@ Two precautions keep the comparison meaningful rather than flaky:
 
 from __future__ import annotations
 
+import itertools
 import operator
 from typing import NamedTuple
 
@@ -128,6 +129,10 @@ class AgBackend:
         return x.T if perm is None else x.transpose(*perm)
 
     @staticmethod
+    def broadcast_to(x, shape):
+        return ag.broadcast_to(x, shape)
+
+    @staticmethod
     def index(x, spec):
         return x[_index_tuple(spec, np.array)]
 
@@ -205,6 +210,10 @@ class TorchBackend:
     @staticmethod
     def transpose(x, perm):
         return x.permute(*reversed(range(x.ndim))) if perm is None else x.permute(*perm)
+
+    @staticmethod
+    def broadcast_to(x, shape):
+        return torch.broadcast_to(x, shape)
 
     @staticmethod
     def index(x, spec):
@@ -342,6 +351,10 @@ def op_reshape(B, a, shape):
 
 def op_transpose(B, a, perm):
     return B.transpose(a, perm)
+
+
+def op_broadcast_to(B, a, shape):
+    return B.broadcast_to(a, shape)
 
 
 def op_getitem(B, a, spec):
@@ -650,6 +663,16 @@ def propose_reshape(draw, vals):
     return Step("reshape", (i,), {"shape": shape})
 
 
+def propose_broadcast_to(draw, vals):
+    # mostly a node with an axis of size 1, which is then stretched
+    i = _node(draw, vals, lambda v: 1 in v.shape) if draw(st.integers(0, 3)) else None
+    i = _node(draw, vals) if i is None else i
+    shape = tuple(vals[i].shape)
+    stretched = tuple(draw(st.integers(2, 3)) if n == 1 and draw(st.integers(0, 3)) else n for n in shape)
+    leading = tuple(draw(st.lists(st.integers(1, 3), max_size=max(0, 3 - len(shape)))))
+    return Step("broadcast_to", (i,), {"shape": leading + stretched})
+
+
 def propose_transpose(draw, vals):
     most_axes = max(v.ndim for v in vals)
     if most_axes == 0:
@@ -792,9 +815,9 @@ def propose_stack(draw, vals):
 
 
 PROPOSALS = [
-    propose_arithmetic, propose_unary, propose_exp_log_sqrt, propose_constant, propose_division, propose_power, propose_reduction,
-    propose_softmax, propose_reshape, propose_transpose, propose_getitem, propose_matmul, propose_einsum,
-    propose_concatenate, propose_stack,
+    propose_arithmetic, propose_unary, propose_exp_log_sqrt, propose_constant, propose_division, propose_power,
+    propose_reduction, propose_softmax, propose_reshape, propose_broadcast_to, propose_transpose, propose_getitem,
+    propose_matmul, propose_einsum, propose_concatenate, propose_stack,
 ]
 
 
@@ -857,7 +880,7 @@ def test_the_program_generator_covers_every_operation():
     between different shapes and node reuse must turn up."""
     seen_ops, seen_reuse, seen_broadcast = set(), 0, 0
 
-    @settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
+    @settings(max_examples=200, deadline=None, suppress_health_check=list(HealthCheck), database=None, derandomize=True)
     @given(programs())
     def collect(program):
         nonlocal seen_reuse, seen_broadcast
@@ -1079,6 +1102,11 @@ EINSUM_CASES = [
     ("...ii->...i", [".ii"]),
     ("ij...,jk...->ik...", ["ij.", "jk."]),
     ("bn,anm,bm->ba", ["bn", "anm", "bm"]),
+    # '1' marks an axis of size 1 that broadcasts against the other operands' axis of that letter
+    ("ij,ij->i", ["i1", "1j"]),
+    ("ij,ij->ij", ["1j", "ij"]),
+    ("ij,jk->ik", ["ij", "1k"]),
+    ("bij,bjk->bik", ["1ij", "bjk"]),
 ]
 
 
@@ -1092,7 +1120,9 @@ def test_einsum_matches_torch_einsum(case, data):
     for letters in operand_letters:
         shape = []
         for letter in letters:
-            if letter == ".":
+            if letter == "1":
+                shape.append(1)
+            elif letter == ".":
                 # each operand may have fewer batch axes, or 1s, where the others broadcast
                 own = batch[data.draw(st.integers(0, len(batch)), label="batch axes dropped") :]
                 shape += [1 if data.draw(st.booleans()) else n for n in own]
@@ -1129,4 +1159,30 @@ def test_random_einsum_subscripts_match_torch_einsum(data):
         lambda *xs: torch.einsum(subscripts, *xs),
         arrays,
         f"einsum({subscripts!r}) on shapes {[a.shape for a in arrays]}",
+    )
+
+
+@pytest.mark.parametrize("axes", [*itertools.permutations(range(3)), (-1, 0, -2), (2, 0, 3, 1)])
+def test_transpose_with_every_permutation_matches_torch(axes):
+    shape = (2, 3, 4) if len(axes) == 3 else (2, 3, 4, 5)
+    array = np.random.default_rng(6).standard_normal(shape)
+    _check_against_torch(lambda x: x.transpose(*axes), lambda t: t.permute(*axes), [array], f"transpose{axes}")
+    _check_against_torch(
+        lambda x: ag.transpose(x, axes).reshape(-1, shape[-1]), lambda t: t.permute(*axes).reshape(-1, shape[-1]),
+        [array], f"ag.transpose({axes}) then reshape", seed=1,
+    )
+
+
+@pytest.mark.parametrize(
+    "a_shape, b_shape, axes",
+    [((3, 4), (4, 5), 1), ((2, 3, 4), (3, 4, 5), 2), ((3, 4), (3, 4), 2), ((2, 3), (4,), 0),
+     ((2, 3, 4), (4, 3), ([1, 2], [1, 0])), ((4, 3), (3, 2, 4), ([0, 1], [2, 0])), ((2, 3), (2, 5), (0, 0))],
+)
+def test_tensordot_matches_torch(a_shape, b_shape, axes):
+    rng = np.random.default_rng(7)
+    arrays = [rng.standard_normal(a_shape), rng.standard_normal(b_shape)]
+    torch_axes = axes if isinstance(axes, int) else ([axes[0]], [axes[1]]) if isinstance(axes[0], int) else axes
+    _check_against_torch(
+        lambda a, b: ag.tensordot(a, b, axes), lambda a, b: torch.tensordot(a, b, dims=torch_axes),
+        arrays, f"tensordot {a_shape}, {b_shape}, axes={axes}",
     )
