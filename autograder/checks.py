@@ -107,6 +107,7 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
             mismatch = worst_mismatch(got, expected, atol, rtol)
             if mismatch is not None:
                 _fail(exercise, mismatch_message(what, mismatch, likely_cause(got, expected)))
+    safe.verify(exercise)  # again: the student code that just ran may have tampered
 
 
 def _check_not_mutated(exercise, inputs, copies, who):
@@ -178,6 +179,7 @@ def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=
                         if abs(numeric - analytic) > 1e-4 * (1 + abs(numeric)):
                             _fail(exercise, f"{label}: the gradient for input {k} (shape {tuple(x.shape)}) is wrong: "
                                             f"along a random direction it gives {analytic:.6g}, finite differences give {numeric:.6g}.")
+    safe.verify(exercise)  # again: the student code that just ran may have tampered
 
 
 def _call_vjp(exercise, label, student_vjp, inputs, grad_output, count):
@@ -249,6 +251,7 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
         if out.value.dtype != safe.np_float32:
             _fail(exercise, f"{name}.forward turned float32 inputs into {out.value.dtype}; keep the input's dtype "
                             f"(use x.dtype, or Python numbers, not float64 arrays).")
+    safe.verify(exercise)  # again: the student code that just ran may have tampered
 
 
 class _CallWatch:
@@ -310,6 +313,7 @@ def check_backpropagation(student_backward, exercise: str, graphs=None):
                     cause = (f"{name} is used by {len(uses)} operations: its gradient is the sum of their "
                              f"contributions, so add to it instead of overwriting it")
                 _fail(exercise, mismatch_message(what, mismatch, cause))
+    safe.verify(exercise)  # again: the student code that just ran may have tampered
 
 
 def check_topological_order(student_sort, exercise: str, graphs=None):
@@ -333,6 +337,7 @@ def check_topological_order(student_sort, exercise: str, graphs=None):
                 if v.producer is not None and position[id(v.producer)] > position[id(op)]:
                     _fail(exercise, f"on the graph {title}, {op.label()} comes before {v.producer.label()}, "
                                     f"which produces one of its inputs: visit a node's inputs first (depth-first, post-order).")
+    safe.verify(exercise)  # again: the student code that just ran may have tampered
 
 
 def example_graphs():

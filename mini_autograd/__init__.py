@@ -12,7 +12,7 @@ The graph is bipartite: Variable nodes (values, gradients) and Operation nodes (
 class per operation in ``mini_autograd.ops``, each with forward, backward and jvp).
 """
 
-from . import data, nn, optim
+from . import data, finite_differences, nn, optim, training
 from .checking import GradcheckError, GradcheckReport, gradcheck, numerical_gradient, numerical_jacobian
 from .draw import draw
 from .forward_mode import jacobian, jvp
