@@ -15,10 +15,11 @@ from .reductions import expand_reduced, _normalize_axes
 
 def _stable_logsumexp(x, axis):
     """log(sum(exp(x))) along axis (kept), computed as m + log(sum(exp(x - m))) with m the max."""
-    shift = np.max(x, axis=axis, keepdims=True)
-    if not np.all(np.isfinite(shift)):  # a row of -inf (or inf): shift by 0 there instead
+    x = np.asarray(x)
+    shift = x.max(axis=axis, keepdims=True)
+    if not np.isfinite(shift).all():  # a row of -inf (or inf): shift by 0 there instead
         shift = np.where(np.isfinite(shift), shift, 0)
-    return shift + np.log(np.sum(np.exp(x - shift), axis=axis, keepdims=True))
+    return shift + np.log(np.exp(x - shift).sum(axis=axis, keepdims=True))
 
 
 class Softmax(Operation):
@@ -108,11 +109,11 @@ class CrossEntropy(Operation):
                 if labels.dtype.kind not in "uf" or np.any(labels != np.round(labels)):
                     raise ValueError(f"CrossEntropy: labels must be integers, got dtype {targets.dtype}")
                 labels = labels.astype(np.intp)
-            if labels.size and (labels.min() < 0 or labels.max() >= classes):
+            if labels.size and not 0 <= labels.min() <= labels.max() < classes:
                 raise ValueError(f"CrossEntropy: integer labels must lie in 0..{classes - 1}, "
                                  f"got values from {labels.min()} to {labels.max()}")
             self.rows, self.labels, self.probabilities = np.arange(labels.size), labels, None
-            return -np.sum(self.log_p.reshape(-1, classes)[self.rows, labels]) / self.count
+            return -self.log_p.reshape(-1, classes)[self.rows, labels].sum() / self.count
         if targets.shape == logits.shape:
             self.labels, self.probabilities = None, targets
             return -np.sum(targets * self.log_p) / self.count
