@@ -254,6 +254,22 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
     safe.verify(exercise)  # again: the student code that just ran may have tampered
 
 
+def _show_graph(output, highlight, caption: str) -> None:
+    """In a notebook, draw the graph with the node the feedback is about highlighted.
+
+    Drawing is a help, never a reason for a check to fail differently: without IPython or
+    Graphviz it quietly does nothing."""
+    if safe._ipython() is None:
+        return
+    try:
+        from IPython.display import HTML, SVG, display
+
+        svg = ag.draw(output, show_values=False, highlight=highlight).pipe(format="svg").decode()
+        display(HTML(f"<b>{caption}</b>"), SVG(svg))
+    except Exception:  # noqa: BLE001 - see the docstring
+        return
+
+
 class _CallWatch:
     """Notices calls of given functions while the student's code runs (sys.setprofile), so that
     an exercise cannot hand back the work of the mini_autograd function it asks you to write."""
@@ -312,6 +328,8 @@ def check_backpropagation(student_backward, exercise: str, graphs=None):
                 if cause is None and len(uses) > 1:
                     cause = (f"{name} is used by {len(uses)} operations: its gradient is the sum of their "
                              f"contributions, so add to it instead of overwriting it")
+                _show_graph(output, [leaf, *uses], f"{exercise}: the graph {title}; {name} and the operations "
+                                                   f"that use it are highlighted")
                 _fail(exercise, mismatch_message(what, mismatch, cause))
     safe.verify(exercise)  # again: the student code that just ran may have tampered
 
@@ -335,6 +353,8 @@ def check_topological_order(student_sort, exercise: str, graphs=None):
         for op in got:
             for v in op.inputs:
                 if v.producer is not None and position[id(v.producer)] > position[id(op)]:
+                    _show_graph(output, [op, v.producer], f"{exercise}: {op.label()} was listed before "
+                                                          f"{v.producer.label()}, which it depends on")
                     _fail(exercise, f"on the graph {title}, {op.label()} comes before {v.producer.label()}, "
                                     f"which produces one of its inputs: visit a node's inputs first (depth-first, post-order).")
     safe.verify(exercise)  # again: the student code that just ran may have tampered

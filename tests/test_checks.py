@@ -157,3 +157,29 @@ def test_values_functions_and_ranges():
         check_between(Liar(5.0), 1e-7, 1e-3, "Ex")
     with pytest.raises(CheckFailed, match="expected a number"):
         check_between(object(), 0, 1, "Ex")
+
+
+def test_failing_driver_check_draws_the_graph_with_the_culprit_highlighted(monkeypatch):
+    """In a notebook the feedback shows the graph, the reused variable and its users highlighted."""
+    import IPython
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())  # pretend to run inside IPython
+    monkeypatch.setattr(IPython.display, "display", lambda *objects: shown.extend(objects))
+
+    def overwrites(output):
+        grads = {output: np.ones_like(output.value)}
+        for op in reversed(ag.topological_order(output)):
+            for variable, g in zip(op.inputs, op.backward(grads[op.output])):
+                if g is not None:
+                    grads[variable] = g
+        for variable, g in grads.items():
+            variable.grad = g
+
+    with pytest.raises(CheckFailed):
+        check_backpropagation(overwrites, "Ex")
+    captions = [o.data for o in shown if isinstance(o, IPython.display.HTML)]
+    svgs = [o.data for o in shown if isinstance(o, IPython.display.SVG)]
+    assert captions and "x and the operations that use it are highlighted" in captions[0]
+    assert svgs and svgs[0].count("#ffd54f") == 3  # x, and the Multiply and Add that use it
