@@ -64,6 +64,21 @@ def _check_same_shape(exercise, what, got, expected_shape):
               + (f"\n  Likely cause: {cause}." if cause else ""))
 
 
+def call_student(exercise: str, what: str, function, *arguments):
+    """Call student code. NotImplementedError (the untouched stub) and any other error become
+    feedback naming the call; a CheckFailed or TamperingDetected raised inside passes through."""
+    if not callable(function):
+        _fail(exercise, f"{what} should be a function, got {type(function).__name__}.")
+    try:
+        return function(*arguments)
+    except NotImplementedError:
+        _fail(exercise, f"{what} is not implemented yet (it raised NotImplementedError).")
+    except AssertionError:
+        raise
+    except Exception as error:  # noqa: BLE001 - any error of student code becomes feedback
+        _fail(exercise, f"{what} raised {type(error).__name__}: {error}")
+
+
 def check_values(got, expected, exercise: str, what: str = "the result", atol: float = 1e-6, rtol: float = 1e-5):
     """Compare an answer with the expected array element by element."""
     safe.verify(exercise)
@@ -97,10 +112,7 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
             inputs = _random_inputs(shapes, seed, domain, avoid_zero)
             copies = [safe.np_copy(x) for x in inputs]
             expected = as_float64(reference_fn(*[safe.np_copy(x) for x in inputs]))
-            try:
-                got = student_fn(*inputs)
-            except NotImplementedError:
-                _fail(exercise, "not implemented yet (the function raised NotImplementedError).")
+            got = call_student(exercise, "your function", student_fn, *inputs)
             _check_not_mutated(exercise, inputs, copies, "your function")
             what = f"the result for inputs of shapes {describe_shape(shapes)}"
             _check_same_shape(exercise, what, got, expected.shape)
@@ -183,10 +195,8 @@ def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=
 
 
 def _call_vjp(exercise, label, student_vjp, inputs, grad_output, count):
-    try:
-        got = student_vjp(*inputs, safe.np_copy(grad_output))  # the originals: mutation is checked after
-    except NotImplementedError:
-        _fail(exercise, f"{label} is not implemented yet (it raised NotImplementedError).")
+    # the originals, not copies: mutation is checked afterwards
+    got = call_student(exercise, label, student_vjp, *inputs, safe.np_copy(grad_output))
     if safe.builtin_isinstance(got, list):
         got = tuple(got)
     if count == 1 and not safe.builtin_isinstance(got, tuple):
@@ -221,10 +231,7 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
         for seed in seeds:
             inputs = _random_inputs(shapes, seed, domain, avoid_zero)
             copies = [safe.np_copy(x) for x in inputs]
-            try:
-                out = op_class()(*[_Variable(x) for x in inputs])
-            except NotImplementedError:
-                _fail(exercise, f"{name}.forward is not implemented yet.")
+            out = call_student(exercise, f"{name}.forward", op_class(), *[_Variable(x) for x in inputs])
             _check_not_mutated(exercise, inputs, copies, f"{name}.forward")
             if reference is not None:
                 expected = as_float64(reference_forward(*[safe.np_copy(x) for x in inputs]))
@@ -294,10 +301,7 @@ class _CallWatch:
 
 def _run_watched(exercise, forbidden, what, function, *args):
     with _CallWatch(forbidden) as watch:
-        try:
-            result = function(*args)
-        except NotImplementedError:
-            _fail(exercise, "not implemented yet (it raised NotImplementedError).")
+        result = call_student(exercise, what, function, *args)
     if watch.called:
         _fail(exercise, f"{what} calls {watch.called[0]}, the engine's own version of what this exercise "
                         f"asks you to write; implement it yourself.")

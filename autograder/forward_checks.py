@@ -23,7 +23,7 @@ import numpy
 import mini_autograd as ag
 
 from . import integrity as safe
-from .checks import _as_array, _check_not_mutated, _check_same_shape, _fail, _random_inputs
+from .checks import _as_array, _check_not_mutated, _check_same_shape, _fail, _random_inputs, call_student
 from .feedback import CheckFailed, describe_shape, likely_cause, mismatch_message, worst_mismatch
 from .numeric import as_float64
 
@@ -68,18 +68,6 @@ def _compare(exercise, what, got, expected, hints=(), atol: float = 1e-9, rtol: 
             cause = description
             break
     _fail(exercise, mismatch_message(what, mismatch, cause or likely_cause(got, expected)))
-
-
-def _call(exercise, what, function, *arguments):
-    """Call student code; turn its errors into feedback that says which call failed."""
-    try:
-        return function(*arguments)
-    except NotImplementedError:
-        _fail(exercise, f"{what} is not implemented yet (it raised NotImplementedError).")
-    except AssertionError:  # CheckFailed from a test function, or TamperingDetected
-        raise
-    except Exception as error:  # noqa: BLE001 - any error of student code becomes feedback
-        _fail(exercise, f"{what} raised {type(error).__name__}: {error}")
 
 
 def _fmt(x) -> str:
@@ -278,11 +266,11 @@ class _Counted:
 def _check_dual_class(Dual, exercise):
     if not safe.builtin_isinstance(Dual, type):
         _fail(exercise, f"Dual should be a class, got {type(Dual).__name__}.")
-    d = _call(exercise, "Dual(1.5, -0.5)", Dual, 1.5, -0.5)
+    d = call_student(exercise, "Dual(1.5, -0.5)", Dual, 1.5, -0.5)
     value, tangent = _parts(exercise, "Dual(1.5, -0.5)", d)
     _compare(exercise, "Dual(1.5, -0.5).value", value, 1.5)
     _compare(exercise, "Dual(1.5, -0.5).tangent", tangent, -0.5)
-    _, tangent = _parts(exercise, "Dual(2.0)", _call(exercise, "Dual(2.0)", Dual, 2.0))
+    _, tangent = _parts(exercise, "Dual(2.0)", call_student(exercise, "Dual(2.0)", Dual, 2.0))
     _compare(exercise, "Dual(2.0).tangent (a number alone is a constant: its tangent is 0)", tangent, 0.0)
 
 
@@ -360,13 +348,13 @@ def check_dual_arithmetic(Dual, exercise: str, *, seeds=(0,), shapes=((),)):
             where = f"x = Dual({_fmt(a)}, {_fmt(ta)}), y = Dual({_fmt(b)}, {_fmt(tb)}), c = {c:.4g}"
 
             def x():
-                return _call(exercise, "Dual(...)", Dual, safe.np_copy(a) if shape else a, safe.np_copy(ta) if shape else ta)
+                return call_student(exercise, "Dual(...)", Dual, safe.np_copy(a) if shape else a, safe.np_copy(ta) if shape else ta)
 
             def y():
-                return _call(exercise, "Dual(...)", Dual, safe.np_copy(b) if shape else b, safe.np_copy(tb) if shape else tb)
+                return call_student(exercise, "Dual(...)", Dual, safe.np_copy(b) if shape else b, safe.np_copy(tb) if shape else tb)
 
             for label, compute, expected, hints in _ARITHMETIC_CASES:
-                result = _call(exercise, label, compute, x(), y(), c)
+                result = call_student(exercise, label, compute, x(), y(), c)
                 value, tangent = _parts(exercise, f"the result of {label}", result)
                 want_value, want_tangent = expected(a, ta, b, tb, c)
                 _compare(exercise, f"the value of {label} for {where}", value, want_value)
@@ -377,14 +365,14 @@ def check_dual_arithmetic(Dual, exercise: str, *, seeds=(0,), shapes=((),)):
                 label = f"x ** {p}"
                 x_value = a if safe.builtin_isinstance(p, int) else base
                 here = f"x = Dual({_fmt(x_value)}, {_fmt(ta)})"
-                result = _call(exercise, label, lambda: _call(exercise, "Dual(...)", Dual, x_value, ta) ** p)
+                result = call_student(exercise, label, lambda: call_student(exercise, "Dual(...)", Dual, x_value, ta) ** p)
                 value, tangent = _parts(exercise, f"the result of {label}", result)
                 _compare(exercise, f"the value of {label} for {here}", value, x_value**p)
                 _compare(exercise, f"the tangent of {label} for {here}", tangent, p * x_value ** (p - 1) * ta,
                          _power_hints(x_value, ta, p))
 
             for label, f in _ARITHMETIC_COMPOSITES:
-                result = _call(exercise, label, f, x(), y())
+                result = call_student(exercise, label, f, x(), y())
                 value, tangent = _parts(exercise, f"the result of {label}", result)
                 want_value, want_tangent = _ag_jvp(f, (a, b), (ta, tb))
                 _compare(exercise, f"the value of {label} for {where}", value, want_value)
@@ -393,8 +381,8 @@ def check_dual_arithmetic(Dual, exercise: str, *, seeds=(0,), shapes=((),)):
             # the lecture's example: your arithmetic, reference rules for exp, sqrt and cos
             lecture_value = safe.np_abs(a)
             here = f"x = Dual({_fmt(lecture_value)}, {_fmt(ta)})"
-            result = _call(exercise, "the lecture's example", _lecture_with_operators,
-                           _call(exercise, "Dual(...)", Dual, lecture_value, ta), _DualRules(exercise))
+            result = call_student(exercise, "the lecture's example", _lecture_with_operators,
+                           call_student(exercise, "Dual(...)", Dual, lecture_value, ta), _DualRules(exercise))
             value, tangent = _parts(exercise, "the lecture's example", result)
             want_value, want_tangent = _ag_jvp(lambda v: _lecture_with_operators(v, _AG), (lecture_value,), (ta,))
             _compare(exercise, f"the value of {LECTURE} (your +, ** with reference exp, sqrt, cos) for {here}",
@@ -462,8 +450,8 @@ def check_dual_functions(functions: dict, Dual, exercise: str, *, seeds=(0,), sh
                 for a in points:
                     t = _tangent_sample(rng, shape)
                     here = f"dual_{name}(Dual({_fmt(a)}, {_fmt(t)}))"
-                    x = _call(exercise, "Dual(...)", Dual, safe.np_copy(a) if shape else a, safe.np_copy(t) if shape else t)
-                    value, tangent = _parts(exercise, here, _call(exercise, here, student, x))
+                    x = call_student(exercise, "Dual(...)", Dual, safe.np_copy(a) if shape else a, safe.np_copy(t) if shape else t)
+                    value, tangent = _parts(exercise, here, call_student(exercise, here, student, x))
                     _compare(exercise, f"the value of {here}", value, f(a), rtol=1e-9)
                     _compare(exercise, f"the tangent of {here}", tangent, df(a) * t, _function_hints(name, a, t), rtol=1e-9)
 
@@ -473,8 +461,8 @@ def check_dual_functions(functions: dict, Dual, exercise: str, *, seeds=(0,), sh
                     continue
                 a, t = _sample(rng, shape, low, high), _tangent_sample(rng, shape)
                 here = f"{label} at x = Dual({_fmt(a)}, {_fmt(t)}) (your functions, reference arithmetic)"
-                x = _call(exercise, "Dual(...)", Dual, a, t)
-                value, tangent = _parts(exercise, label, _call(exercise, label, g, x, F, _DualRules(exercise)))
+                x = call_student(exercise, "Dual(...)", Dual, a, t)
+                value, tangent = _parts(exercise, label, call_student(exercise, label, g, x, F, _DualRules(exercise)))
                 want_value, want_tangent = _ag_jvp(lambda v: g(v, _AG, _AG), (a,), (t,))
                 _compare(exercise, f"the value of {here}", value, want_value, rtol=1e-9)
                 _compare(exercise, f"the tangent of {here}", tangent, want_tangent, rtol=1e-9)
@@ -497,7 +485,7 @@ def check_derivative(derivative, exercise: str, *, seeds=(0,), shapes=((),)):
                 counted = _Counted(lambda xs, o: g(xs[0], o), exercise)
                 f = lambda d: counted([d])  # noqa: E731 - f takes one Dual
                 what = f"derivative(f, {_fmt(a)}) for {label}"
-                got = _call(exercise, what, derivative, f, safe.np_copy(a) if shape else a)
+                got = call_student(exercise, what, derivative, f, safe.np_copy(a) if shape else a)
                 if counted.calls != 1:
                     _fail(exercise, f"{what} evaluated f {counted.calls} times; forward mode needs one evaluation "
                                     f"on the dual number Dual(x, 1).")
@@ -521,7 +509,7 @@ def check_dual_jvp(dual_jvp, exercise: str, *, sizes=((3, 2),), seeds=(0,), note
         copies = [safe.np_copy(x), safe.np_copy(v)]
         counted = _Counted(f, exercise)
         what = f"dual_jvp(f, x, v) for {label}"
-        result = _call(exercise, what, dual_jvp, counted, x, v)
+        result = call_student(exercise, what, dual_jvp, counted, x, v)
         _check_not_mutated(exercise, [x, v], copies, "dual_jvp")
         if counted.calls != 1:
             _fail(exercise, f"{what} evaluated f {counted.calls} times; one forward pass (one evaluation on "
@@ -556,7 +544,7 @@ def check_forward_jacobian(jacobian_forward, exercise: str, *, sizes=((3, 2), (2
         copy = safe.np_copy(x)
         counted = _Counted(f, exercise)
         what = f"jacobian_forward(f, x) for {label}"
-        got = _call(exercise, what, jacobian_forward, counted, x)
+        got = call_student(exercise, what, jacobian_forward, counted, x)
         _check_not_mutated(exercise, [x], [copy], "jacobian_forward")
         if counted.calls > n:
             _fail(exercise, f"{what} evaluated f {counted.calls} times; forward mode needs one pass per input "
@@ -630,7 +618,7 @@ def check_jvp(op_class, input_shapes_list, exercise: str, *, reference=None, dom
             inputs = _random_inputs(shapes, seed, domain, avoid_zero)
             rng = safe.np_random_default_rng(seed + 3000)
             node = op_class()
-            output = _call(exercise, f"{name}()(...) on inputs of shapes {describe_shape(shapes)}",
+            output = call_student(exercise, f"{name}()(...) on inputs of shapes {describe_shape(shapes)}",
                            node, *[_Variable(safe.np_copy(x)) for x in inputs])
             value, jacobians = _reverse_jacobians(reference, inputs)
             out_shape = _np_shape(value)
@@ -643,7 +631,7 @@ def check_jvp(op_class, input_shapes_list, exercise: str, *, reference=None, dom
                 only = [k for k, t in enumerate(tangents) if safe.np_any(t != 0)]
                 which = "" if len(only) == len(inputs) else f", only input {only[0]} moving"
                 what = f"{name}.jvp for inputs of shapes {describe_shape(shapes)}{which}"
-                got = _call(exercise, what, node.jvp, *tangents)
+                got = call_student(exercise, what, node.jvp, *tangents)
                 _check_not_mutated(exercise, tangents, copies, f"{name}.jvp")
                 expected = _contract(jacobians, tangents, out_shape)
                 hints = [("it looks like the local derivative only: multiply it by the input's tangent (chain rule)",

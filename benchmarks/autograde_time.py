@@ -21,8 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
-from course_harness import TempCourse, source_notebook  # noqa: E402
+from course_harness import source_notebook  # noqa: E402
 
+from course.nbgrader_course import TempCourse  # noqa: E402
 from course.release import assignments  # noqa: E402
 
 TARGET_SECONDS = 10.0

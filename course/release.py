@@ -6,8 +6,6 @@ own gradebook; the result is copied into release/<assignment>/.
 
 from __future__ import annotations
 
-import logging
-import os
 import shutil
 import sys
 import tempfile
@@ -15,10 +13,7 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[1]
-
-# nbgrader runs `alembic` (a console script installed next to this Python) to set up gradebooks.
-os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+from .nbgrader_course import ROOT, TempCourse
 
 
 def assignments(root: Path = ROOT) -> list[str]:
@@ -29,28 +24,12 @@ def assignments(root: Path = ROOT) -> list[str]:
 
 def generate(assignment: str, course_root: Path, output: Path) -> Path:
     """Run nbgrader's generate_assignment for one assignment of course_root into output/<assignment>."""
-    from nbgrader.apps import NbGraderAPI
-    from nbgrader.coursedir import CourseDirectory
-    from traitlets.config.loader import PyFileConfigLoader
-
     with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
-        tmp = Path(tmp)
-        shutil.copy(course_root / "nbgrader_config.py", tmp / "nbgrader_config.py")
-        shutil.copytree(course_root / "source" / assignment, tmp / "source" / assignment)
-        config = PyFileConfigLoader("nbgrader_config.py", path=str(tmp)).load_config()
-        config.CourseDirectory.db_url = f"sqlite:///{tmp / 'gradebook.db'}"
-        config.Exchange.root = str(tmp / "exchange")
-        coursedir = CourseDirectory(config=config)
-        coursedir.root = str(tmp)
-        api = NbGraderAPI(coursedir=coursedir, config=config)
-        api.log.setLevel(logging.ERROR)
-        result = api.generate_assignment(assignment, force=True)
-        if not result["success"]:
-            raise RuntimeError(f"nbgrader could not generate {assignment}:\n{result.get('log', '')}{result.get('error', '')}")
+        released = TempCourse(Path(tmp), [assignment], course_root=course_root).generate(assignment)
         target = output / assignment
         if target.exists():
             shutil.rmtree(target)
-        shutil.copytree(tmp / "release" / assignment, target)
+        shutil.copytree(released, target)
     return target
 
 
