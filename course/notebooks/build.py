@@ -31,28 +31,14 @@ LECTURES = [
 ]
 
 
-def available(entries):
-    """The entries whose module exists (notebooks are added one at a time)."""
-    found = []
-    for module, name in entries:
-        try:
-            importlib.import_module(f"course.notebooks.{module}")
-        except ModuleNotFoundError as error:
-            if error.name != f"course.notebooks.{module}":
-                raise
-            continue
-        found.append((module, name))
-    return found
-
-
 def build(module: str) -> nbformat.NotebookNode:
     return importlib.import_module(f"course.notebooks.{module}").build()
 
 
 def targets(root: Path = ROOT):
-    for module, name in available(ASSIGNMENTS):
+    for module, name in ASSIGNMENTS:
         yield module, root / "source" / name / f"{name}.ipynb"
-    for module, name in available(LECTURES):
+    for module, name in LECTURES:
         yield module, root / "course" / "lectures" / f"{name}.ipynb"
 
 
