@@ -63,6 +63,28 @@ def leaks(release_folder: Path, source_folder: Path) -> list[str]:
     return problems
 
 
+def run(args) -> int:
+    """course release [ASSIGNMENT ...]: nbgrader's generate_assignment in the course itself (so its
+    gradebook knows the assignment), then the leak check on every student version."""
+    from .course_dir import Course, CourseError
+
+    course = Course(args.course, db_url=args.db_url)
+    names = [course.assignment(name) for name in args.assignments] or course.assignments()
+    if not names:
+        raise CourseError(f"{course.path('source')} holds no assignments (source/<assignment>/*.ipynb).")
+    api = course.api()
+    for assignment in names:
+        result = api.generate_assignment(assignment, force=True)
+        if not result["success"]:
+            raise CourseError(f"nbgrader could not generate {assignment}:\n{result.get('error') or result['log']}")
+        problems = leaks(course.path("release", assignment), course.path("source", assignment))
+        if problems:
+            print(f"{assignment}: the student version leaks:", *problems, sep="\n  ", file=sys.stderr)
+            return 1
+        print(f"released {assignment} -> {course.path('release', assignment)} (no solution or hidden test leaked)")
+    return 0
+
+
 def main(argv=None) -> int:
     names = argv if argv else assignments()
     for assignment in names:

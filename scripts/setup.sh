@@ -11,10 +11,16 @@ if [[ "${1:-}" == "--dev" ]]; then extras="[dev]"; fi
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-if ! command -v dot >/dev/null 2>&1; then
-    echo "==> installing Graphviz (dot) from Debian packages"
+# System packages: Graphviz's `dot` (drawings), bubblewrap (the grading sandbox), and with --dev
+# PostgreSQL (the tests start a real server for the gradebook).
+packages=()
+command -v dot >/dev/null 2>&1 || packages+=(graphviz)
+command -v bwrap >/dev/null 2>&1 || packages+=(bubblewrap)
+if [[ -n "$extras" ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then packages+=(postgresql); fi
+if (( ${#packages[@]} )); then
+    echo "==> installing Debian packages: ${packages[*]}"
     as_root apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq graphviz >/dev/null
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 python=${PYTHON:-python3}

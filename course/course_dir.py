@@ -1,0 +1,110 @@
+"""An nbgrader course on disk: its folder, configuration, gradebook and assignments.
+
+Every `course` subcommand starts from a Course. A course folder holds `nbgrader_config.py` and
+`source/<assignment>/*.ipynb`; nbgrader's own folders (`release/`, `submitted/`, `autograded/`,
+`feedback/`) appear next to them as the course is run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from nbgrader.coursedir import CourseDirectory
+from traitlets.config.loader import PyFileConfigLoader
+
+# nbgrader runs `alembic` (a console script installed next to this Python) to set up gradebooks.
+os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
+
+
+class CourseError(Exception):
+    """Something the user asked for cannot be done; the message says what exists and what to do."""
+
+
+class Course:
+    """The course in folder ``root``. ``db_url`` overrides the gradebook named in its config."""
+
+    def __init__(self, root: Path | str, db_url: str | None = None):
+        self.root = Path(root).resolve()
+        config_file = self.root / "nbgrader_config.py"
+        if not config_file.is_file():
+            raise CourseError(
+                f"no course at {self.root}: a course folder holds nbgrader_config.py and "
+                f"source/<assignment>/*.ipynb. Run the command from the course folder or pass --course DIR."
+            )
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        if db_url:
+            config.CourseDirectory.db_url = db_url
+        self.config = config
+        self.coursedir = CourseDirectory(config=config)
+        self.coursedir.root = str(self.root)
+
+    # -- what the course holds ------------------------------------------------------------
+
+    @property
+    def db_url(self) -> str:
+        return self.coursedir.db_url
+
+    @property
+    def course_id(self) -> str:
+        return self.coursedir.course_id
+
+    def path(self, step: str, *parts: str) -> Path:
+        """A folder of the course: step is source, release, submitted, autograded or feedback."""
+        return self.root.joinpath(step, *parts)
+
+    def assignments(self) -> list[str]:
+        """The assignments in source/, sorted."""
+        source = self.path("source")
+        if not source.is_dir():
+            return []
+        return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+    def assignment(self, name: str) -> str:
+        """name, checked: the error lists the assignments that exist."""
+        names = self.assignments()
+        if name not in names:
+            listed = ", ".join(names) if names else "none (source/ has no <assignment>/*.ipynb)"
+            raise CourseError(f"no assignment {name!r} in {self.path('source')}. Assignments: {listed}.")
+        return name
+
+    def notebooks(self, assignment: str) -> list[str]:
+        """The notebook names (without .ipynb) of an assignment, from source/."""
+        return sorted(p.stem for p in self.path("source", assignment).glob("*.ipynb"))
+
+    def students_submitted(self, assignment: str) -> list[str]:
+        """Students with a folder submitted/<student>/<assignment>/, sorted."""
+        submitted = self.path("submitted")
+        if not submitted.is_dir():
+            return []
+        return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+
+    # -- nbgrader ---------------------------------------------------------------------------
+
+    def api(self) -> NbGraderAPI:
+        """nbgrader's Python API on this course (quiet: errors come back in its results)."""
+        api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
+        api.log.setLevel(logging.ERROR)
+        return api
+
+    def gradebook(self) -> Gradebook:
+        """The gradebook; use as a context manager."""
+        return Gradebook(self.db_url, self.course_id)
+
+    def ensure_in_gradebook(self, assignment: str) -> None:
+        """Make sure the gradebook knows the assignment (generate_assignment records its cells)."""
+        with self.gradebook() as gb:
+            try:
+                known = {nb.name for nb in gb.find_assignment(assignment).notebooks}
+            except Exception:
+                known = set()
+        if known >= set(self.notebooks(assignment)) and known:
+            return
+        result = self.api().generate_assignment(assignment, force=True)
+        if not result["success"]:
+            raise CourseError(f"nbgrader could not generate {assignment}:\n{result.get('error') or result['log']}")
