@@ -1,0 +1,311 @@
+"""The grading engine: nbgrader's autograde, in parallel, with every kernel in a sandbox.
+
+One long-lived parent process drives nbgrader's Python API and is the only writer of the
+gradebook. Per submission:
+
+1. **Intake** (parent): read the submitted notebooks into a private staging copy; broken files
+   (bad JSON, wrong nbformat, not UTF-8, empty, renamed, missing) become reasons, not crashes.
+2. **Sanitize** (parent): nbgrader's sanitize preprocessors from the course config (clear
+   outputs, put back the source version of test cells, the tamper scan, ...).
+3. **Execute** (worker process): the sanitized notebooks run in sandboxed kernels
+   (autograder/executor.py, autograder/sandbox.py); a kernel that dies costs one cell.
+4. **Save** (parent): nbgrader's own Autograde converter runs on the staged submission with its
+   Execute step replaced by `ReplaySandboxRun`, which hands over the sandbox's executed notebook;
+   so SaveAutoGrades, late penalties, output limits and the autograded/ files are nbgrader's.
+5. **Record** (parent): `grading/<assignment>/<student>.json`, written atomically after the
+   gradebook commit, with a fingerprint of the submitted files. A later run skips submissions
+   whose record matches, so a grader killed at any point (even `kill -9`) goes on where it stopped
+   and ends with the same grades as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import json
+import os
+import shutil
+import signal
+import tempfile
+import time
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import nbformat
+from nbconvert.preprocessors import Preprocessor
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import Execute
+from nbgrader.utils import capture_log, temp_attrs
+from traitlets import Bool
+from traitlets.utils.importstring import import_item
+
+from .executor import ExecutionJob, ExecutionResult, KernelStartError, execute
+from .intake import Intake, read_submission
+from .sandbox import Sandbox
+
+RECORD_VERSION = 1
+
+
+@dataclass
+class StudentResult:
+    """What grading one student's submission gave."""
+
+    student: str
+    status: str                      # graded, skipped (already graded), grader_error
+    score: float = 0.0
+    max_score: float = 0.0
+    problems: dict[str, str] = field(default_factory=dict)   # notebook -> why it scored zero
+    notes: list[str] = field(default_factory=list)
+    events: list[dict] = field(default_factory=list)          # kernel deaths, timeouts, ... per cell
+    error: str = ""                  # for grader_error: what went wrong on the grader's side
+    seconds: float = 0.0
+    fingerprint: str = ""
+
+
+class ReplaySandboxRun(Preprocessor):
+    """nbgrader's Execute step, replaced: the notebook was already run in the sandbox; hand over
+    that executed notebook (after checking it is the same notebook, cell for cell)."""
+
+    enabled = Bool(True)   # nbconvert skips preprocessors that are not enabled
+    executed: dict[tuple[str, str], nbformat.NotebookNode] = {}
+
+    def preprocess(self, nb, resources):
+        key = (resources["nbgrader"]["student"], resources["nbgrader"]["notebook"])
+        done = self.executed.pop(key, None)
+        if done is None:
+            raise RuntimeError(f"no sandbox run for {key}: the grading engine did not execute this notebook")
+        if [c.source for c in done.cells] != [c.source for c in nb.cells]:
+            raise RuntimeError(f"the sandbox ran a different notebook than nbgrader sanitized for {key}")
+        return done, resources
+
+
+def fingerprint(folder: Path) -> str:
+    """A hash of every file in a submission folder (names and bytes)."""
+    digest = hashlib.sha256()
+    if folder.is_dir():
+        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+            digest.update(str(path.relative_to(folder)).encode() + b"\0")
+            digest.update(hashlib.sha256(path.read_bytes()).digest())
+    return digest.hexdigest()
+
+
+def _die_with_parent() -> None:
+    """Worker initializer: the kernel sends SIGKILL to this worker when the grader dies (even by kill -9),
+    and bubblewrap's --die-with-parent takes the sandboxed kernels down with it."""
+    PR_SET_PDEATHSIG = 1
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+
+
+class GradingEngine:
+    """Grades the submissions of one course. ``workers`` kernels run at once."""
+
+    def __init__(self, course, workers: int | None = None, sandbox: Sandbox | None = None,
+                 cell_timeout: float | None = None, notebook_timeout: float | None = None,
+                 output_limit: int = 200_000):
+        self.course = course
+        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.sandbox = sandbox or Sandbox()
+        configured = course.config.Execute.get("timeout", None)
+        self.cell_timeout = float(cell_timeout or configured or 60)
+        self.notebook_timeout = float(notebook_timeout or 10 * self.cell_timeout)
+        self.output_limit = output_limit
+
+    # -- records --------------------------------------------------------------------------
+
+    def record_path(self, assignment: str, student: str) -> Path:
+        return self.course.path("grading", assignment, f"{student}.json")
+
+    def read_record(self, assignment: str, student: str) -> dict | None:
+        try:
+            record = json.loads(self.record_path(assignment, student).read_text())
+        except (OSError, ValueError):
+            return None
+        return record if record.get("version") == RECORD_VERSION else None
+
+    def write_record(self, assignment: str, result: StudentResult) -> None:
+        path = self.record_path(assignment, result.student)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps({"version": RECORD_VERSION, **asdict(result)}, indent=1))
+        os.replace(temporary, path)   # atomic: a record is either the old one or the new one
+
+    def needs_grading(self, assignment: str, student: str, force: bool) -> bool:
+        if force:
+            return True
+        record = self.read_record(assignment, student)
+        folder = self.course.path("submitted", student, assignment)
+        return not (record and record["status"] == "graded" and record["fingerprint"] == fingerprint(folder))
+
+    # -- the steps ------------------------------------------------------------------------
+
+    def _sanitize_preprocessors(self) -> list:
+        names = self.course.config.Autograde.get("sanitize_preprocessors", Autograde.sanitize_preprocessors.default())
+        return [(import_item(p) if isinstance(p, str) else p)(config=self.course.config) for p in names]
+
+    def stage(self, assignment: str, student: str, staging: Path) -> tuple[Intake, dict[str, str]]:
+        """Intake and sanitize: the notebooks to run (name -> JSON), staged for nbgrader."""
+        submitted = self.course.path("submitted", student, assignment)
+        intake = read_submission(submitted, self.course.notebooks(assignment))
+        folder = staging / student / assignment
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        if (submitted / "timestamp.txt").is_file():
+            shutil.copy(submitted / "timestamp.txt", folder / "timestamp.txt")
+        to_run = {}
+        for name, nb in intake.notebooks.items():
+            nbformat.write(nb, folder / f"{name}.ipynb")
+            resources = {"unique_key": name, "nbgrader": {"student": student, "assignment": assignment,
+                                                          "notebook": name, "db_url": self.course.db_url}}
+            sanitized = nbformat.from_dict(nb)
+            for preprocessor in self._sanitize_preprocessors():
+                sanitized, resources = preprocessor.preprocess(sanitized, resources)
+            to_run[name] = nbformat.writes(sanitized)
+        return intake, to_run
+
+    def save(self, assignment: str, student: str, staging: Path, result: ExecutionResult | None) -> None:
+        """nbgrader's Autograde converter on the staged submission, executing nothing itself."""
+        if result is None or not result.notebooks:
+            self._save_all_zero(assignment, student)
+            return
+        ReplaySandboxRun.executed = {(student, name): nbformat.reads(text, as_version=4)
+                                     for name, text in result.notebooks.items()}
+        configured = self.course.config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default())
+        steps = [(import_item(p) if isinstance(p, str) else p) for p in configured]
+        steps = [ReplaySandboxRun if step is Execute else step for step in steps]
+        api = self.course.api()
+        try:
+            with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student,
+                            submitted_directory=str(staging)):
+                converter = Autograde(coursedir=api.coursedir, parent=api)
+                converter.autograde_preprocessors = steps
+                converter.force = True
+                converter.create_student = True
+                outcome = capture_log(converter)
+            if not outcome["success"]:
+                raise RuntimeError(f"nbgrader could not save the grades:\n{outcome.get('error') or outcome['log']}")
+            if ReplaySandboxRun.executed:   # nbgrader never asked for these: its pipeline did not run ours
+                raise RuntimeError(f"nbgrader's autograde skipped the sandbox results of {sorted(ReplaySandboxRun.executed)}")
+        finally:
+            ReplaySandboxRun.executed = {}
+
+    def _save_all_zero(self, assignment: str, student: str) -> None:
+        """No notebook could be read: a submission in the gradebook with every grade zero."""
+        with self.course.gradebook() as gb:
+            gb.update_or_create_student(student)
+            gb.update_or_create_submission(assignment, student)
+            for notebook in gb.find_assignment(assignment).notebooks:
+                for grade in gb.find_submission_notebook(notebook.name, assignment, student).grades:
+                    grade.auto_score = 0
+                    grade.needs_manual_grade = False
+            gb.db.commit()
+        destination = self.course.path("autograded", student, assignment)
+        if destination.exists():
+            shutil.rmtree(destination)
+
+    def scores(self, assignment: str, student: str) -> tuple[float, float]:
+        with self.course.gradebook() as gb:
+            submission = gb.find_submission(assignment, student)
+            return float(submission.score), float(submission.max_score)
+
+    # -- the batch ------------------------------------------------------------------------
+
+    def grade(self, assignment: str, students: list[str] | None = None, force: bool = False,
+              on_result: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
+        """Grade the submissions of assignment (all, or the listed students); results in student order."""
+        from course.course_dir import CourseError
+
+        self.course.assignment(assignment)
+        everyone = self.course.students_submitted(assignment)
+        if students:
+            unknown = sorted(set(students) - set(everyone))
+            if unknown:
+                raise CourseError(f"no submission of {assignment} from {', '.join(unknown)} in "
+                                  f"{self.course.path('submitted')}; submitted: {', '.join(everyone) or 'nobody'}")
+            everyone = [s for s in everyone if s in students]
+        self.sandbox.check()
+        self.course.ensure_in_gradebook(assignment)
+        results: dict[str, StudentResult] = {}
+        todo = deque()
+        for student in everyone:
+            if self.needs_grading(assignment, student, force):
+                todo.append(student)
+            else:
+                record = self.read_record(assignment, student)
+                results[student] = StudentResult(**{**{k: record[k] for k in StudentResult.__dataclass_fields__}, "status": "skipped"})
+                if on_result:
+                    on_result(results[student])
+        with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
+            self._run_batch(assignment, todo, Path(scratch), results, on_result)
+        return [results[s] for s in everyone]
+
+    def _run_batch(self, assignment, todo, scratch: Path, results, on_result) -> None:
+        staging = scratch / "staging"
+        free_slots = list(range(self.workers))
+        running = {}
+        pool = ProcessPoolExecutor(self.workers, initializer=_die_with_parent)
+        try:
+            while todo or running:
+                while todo and free_slots:
+                    student = todo.popleft()
+                    started = time.monotonic()
+                    submitted = self.course.path("submitted", student, assignment)
+                    print_id = fingerprint(submitted)
+                    try:
+                        intake, to_run = self.stage(assignment, student, staging)
+                    except Exception as error:   # a grader bug must not stop the batch
+                        self._finish(assignment, StudentResult(student, "grader_error", error=f"staging failed: {error!r}"), results, on_result)
+                        continue
+                    if not to_run:
+                        self._complete(assignment, student, staging, intake, None, print_id, started, results, on_result)
+                        continue
+                    slot = free_slots.pop()
+                    job = ExecutionJob(student, to_run, slot, str(scratch / f"slot{slot}"), self.sandbox,
+                                       self.cell_timeout, self.notebook_timeout, self.output_limit)
+                    running[pool.submit(execute, job)] = (student, slot, intake, print_id, started)
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    student, slot, intake, print_id, started = running.pop(future)
+                    free_slots.append(slot)
+                    try:
+                        result = future.result()
+                    except BrokenProcessPool:
+                        pool.shutdown(cancel_futures=True)
+                        pool = ProcessPoolExecutor(self.workers, initializer=_die_with_parent)
+                        self._finish(assignment, StudentResult(student, "grader_error", error="a grading worker process died"), results, on_result)
+                        continue
+                    except KernelStartError as error:
+                        self._finish(assignment, StudentResult(student, "grader_error", error=str(error)), results, on_result)
+                        continue
+                    except Exception as error:
+                        self._finish(assignment, StudentResult(student, "grader_error", error=f"{type(error).__name__}: {error}"), results, on_result)
+                        continue
+                    self._complete(assignment, student, staging, intake, result, print_id, started, results, on_result)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+    def _complete(self, assignment, student, staging, intake, result, print_id, started, results, on_result) -> None:
+        try:
+            self.save(assignment, student, staging, result)
+            score, max_score = self.scores(assignment, student)
+        except Exception as error:
+            self._finish(assignment, StudentResult(student, "grader_error", error=str(error)), results, on_result)
+            return
+        outcome = StudentResult(
+            student, "graded", score, max_score, dict(intake.problems), list(intake.notes),
+            [asdict(e) for e in result.events] if result else [], seconds=time.monotonic() - started,
+            fingerprint=print_id,
+        )
+        self.write_record(assignment, outcome)
+        self._finish(assignment, outcome, results, on_result)
+
+    @staticmethod
+    def _finish(assignment, outcome: StudentResult, results, on_result) -> None:
+        results[outcome.student] = outcome
+        if on_result:
+            on_result(outcome)

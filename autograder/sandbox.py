@@ -1,0 +1,188 @@
+"""The sandbox a student's kernel runs in: the command line that starts it.
+
+Built from existing tools, layered from the outside in:
+
+- bubblewrap (`bwrap`) gives the kernel a filesystem of its own: the system and the Python
+  installation read-only, the packages the notebooks import (mini_autograd, autograder)
+  read-only, a private /tmp, and one writable folder (the submission's private copy). The course,
+  its gradebook, the source notebooks and other students' work are simply not there. It also
+  gives the kernel its own network namespace (loopback only: no network), PID namespace (every
+  process the kernel starts dies with it) and IPC namespace.
+- `setpriv` drops from root to an unprivileged user id of its own per worker slot, so that the
+  process limit counts only this kernel's processes and no file outside is writable.
+- `prlimit` sets resource limits: address space, CPU seconds, processes, file size, open files.
+- `nice` keeps the grader responsive when a kernel spins.
+
+The kernel talks to the grader through ZeroMQ over Unix sockets in the writable folder (the
+`ipc` transport), which work across network namespaces.
+
+Without bubblewrap (`Sandbox.isolated == False`, chosen with `course grade --no-sandbox`) the
+kernel still runs as the slot's user with the same limits, but sees the whole filesystem and
+the network.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import autograder
+import mini_autograd
+
+FIRST_SLOT_UID = 61000
+"""Worker slot k runs its kernels as user id FIRST_SLOT_UID + k (no /etc/passwd entry needed)."""
+
+
+class SandboxUnavailable(RuntimeError):
+    """The machine cannot run the sandbox; the message says what to install or which option to use."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits of one kernel (enforced by the Linux kernel through setrlimit)."""
+
+    address_space_mb: int = 3072   # numpy, mini_autograd and IPython need about 1 GB of address space
+    cpu_seconds: int = 600         # CPU time of each process; the wall-clock timeouts usually come first
+    processes: int = 128           # processes and threads of the slot's user (a fork bomb stops here)
+    file_size_mb: int = 64         # largest file the kernel may write
+    open_files: int = 256
+    tmp_mb: int = 256              # size of the kernel's private /tmp (in memory)
+
+    def prlimit_options(self) -> list[str]:
+        return [
+            f"--as={self.address_space_mb * 2**20}",
+            f"--cpu={self.cpu_seconds}",
+            f"--nproc={self.processes}",
+            f"--fsize={self.file_size_mb * 2**20}",
+            f"--nofile={self.open_files}",
+            "--core=0",
+        ]
+
+
+def _package_dir(module) -> Path:
+    return Path(module.__file__).resolve().parent
+
+
+def _readonly_paths() -> list[Path]:
+    """What a kernel needs to read: the system, the Python installation and the course's packages."""
+    paths = [Path("/usr"), Path("/etc"), Path(sys.base_prefix).resolve(), Path(sys.prefix).resolve(),
+             _package_dir(mini_autograd), _package_dir(autograder)]
+    seen, unique = set(), []
+    for path in paths:
+        if path not in seen and path.exists():
+            seen.add(path)
+            unique.append(path)
+    return unique
+
+
+def _ancestors(path: Path) -> list[Path]:
+    """Parents of path below /, outermost first."""
+    return list(reversed(path.parents))[1:]
+
+
+def bwrap_available() -> str | None:
+    """None when bubblewrap works here, else why not."""
+    if shutil.which("bwrap") is None:
+        return "bubblewrap is not installed (Debian package 'bubblewrap'; scripts/setup.sh installs it)"
+    probe = subprocess.run(["bwrap", "--ro-bind", "/", "/", "--unshare-net", "--unshare-pid", "true"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        return f"bubblewrap cannot create namespaces here: {probe.stderr.strip()}"
+    return None
+
+
+@dataclass(frozen=True)
+class Sandbox:
+    """How kernels are confined. ``isolated`` uses bubblewrap; limits and the user id apply always."""
+
+    limits: Limits = Limits()
+    isolated: bool = True
+
+    def check(self) -> None:
+        """Raise SandboxUnavailable when this machine cannot run the sandbox as configured."""
+        if os.geteuid() != 0:
+            raise SandboxUnavailable(
+                "the grader must run as root to start kernels as unprivileged users with their own limits "
+                "(run `course grade` as root, e.g. with sudo)"
+            )
+        for tool in ("setpriv", "prlimit", "nice"):
+            if shutil.which(tool) is None:
+                raise SandboxUnavailable(f"`{tool}` is missing (Debian package 'util-linux' / 'coreutils')")
+        if self.isolated:
+            problem = bwrap_available()
+            if problem:
+                raise SandboxUnavailable(problem + "; or grade with --no-sandbox (limits only, no isolation)")
+
+    @staticmethod
+    def uid(slot: int) -> int:
+        return FIRST_SLOT_UID + slot
+
+    def kernel_argv(self, folder: Path, slot: int, connection_file: Path) -> list[str]:
+        """The command that starts an IPython kernel confined to ``folder`` (writable), as slot ``slot``'s
+        user. The connection file (written by the grader outside the folder) is bound read-only;
+        ``{connection_file}`` is filled in by jupyter_client, as in a kernelspec."""
+        uid = str(self.uid(slot))
+        inner = [
+            shutil.which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+            "--", shutil.which("prlimit"), *self.limits.prlimit_options(),
+            "--", shutil.which("nice"), "-n", "10",
+            sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
+            "--HistoryManager.hist_file=:memory:",
+            # In its PID namespace the kernel's parent is PID 1, which ipykernel would take for
+            # "the grader has exited"; bubblewrap's --die-with-parent does that job instead.
+            "--IPKernelApp.parent_handle=1",
+        ]
+        if not self.isolated:
+            return inner
+        argv = [shutil.which("bwrap"), "--die-with-parent", "--new-session",
+                "--unshare-net", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--hostname", "sandbox",
+                "--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID",
+                "--proc", "/proc", "--dev", "/dev",
+                "--perms", "1777", "--size", str(self.limits.tmp_mb * 2**20), "--tmpfs", "/tmp"]
+        for name in ("bin", "lib", "lib64", "sbin"):
+            link = Path("/") / name
+            if link.is_symlink():
+                argv += ["--symlink", os.readlink(link), str(link)]
+            elif link.is_dir():
+                argv += ["--ro-bind", str(link), str(link)]
+        made = {Path("/tmp")}
+        for path in _readonly_paths() + [folder, connection_file]:
+            for parent in _ancestors(path):
+                if parent not in made:   # bwrap would create it 0700, unreadable to the kernel's user
+                    argv += ["--perms", "0755", "--dir", str(parent)]
+                    made.add(parent)
+            made.add(path)
+            argv += ["--bind" if path == folder else "--ro-bind", str(path), str(path)]
+        argv += ["--chdir", str(folder / "work"), "--"]
+        return argv + inner
+
+    def environment(self, folder: Path) -> dict[str, str]:
+        """The kernel's environment: nothing of the grader's, one thread for BLAS, caches in /tmp."""
+        return {
+            "PATH": f"{Path(sys.executable).parent}:/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(folder / "work"),
+            "LANG": "C.UTF-8",
+            "IPYTHONDIR": "/tmp/ipython",
+            "MPLCONFIGDIR": "/tmp/matplotlib",
+            "MPLBACKEND": "Agg",
+            "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
+            "OPENBLAS_NUM_THREADS": "1",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+            "NBGRADER_EXECUTION": "autograde",
+        }
+
+    def prepare_folder(self, folder: Path, slot: int) -> None:
+        """An empty folder for one submission, owned by the slot's user: work/ is the kernel's cwd."""
+        if folder.exists():
+            shutil.rmtree(folder)
+        (folder / "work").mkdir(parents=True)
+        uid = self.uid(slot)
+        for path in (folder, folder / "work"):
+            os.chown(path, uid, uid)
+            os.chmod(path, 0o700)
