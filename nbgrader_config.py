@@ -10,6 +10,10 @@ c.CourseDirectory.root = ROOT
 c.CourseDirectory.course_id = "autodiff"
 c.CourseDirectory.db_url = os.environ.get("AUTODIFF_DB_URL", "sqlite:///" + os.path.join(ROOT, "gradebook.db"))
 
+# The exchange (nbgrader release_assignment / submit / collect). On a shared JupyterHub set
+# AUTODIFF_EXCHANGE to the hub's exchange folder; by default it is exchange/ in the course.
+c.Exchange.root = os.environ.get("AUTODIFF_EXCHANGE", os.path.join(ROOT, "exchange"))
+
 # What students see where a solution was removed.
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -221,7 +221,7 @@ class NotebookRun:
             dropped = client.dropped_bytes.pop(index, 0)
             if dropped:
                 cell.outputs.append(nbformat.v4.new_output(
-                    "stream", name="stderr",
+                    "stream", name="stdout",
                     text=f"[grader: {dropped:,} more characters of output were dropped; a cell may print "
                          f"at most {self.job.output_limit:,}]\n"))
                 self.event(index, "output_truncated", f"{dropped} characters dropped")

@@ -52,6 +52,8 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
                          "(open it in a current Jupyter and save it again)")
     try:
         nb = nbformat.reads(text, as_version=4)
+        _, normalized = nbformat.validator.normalize(nb)   # e.g. adds the cell ids older notebooks lack
+        nb = nbformat.from_dict(normalized)
         nbformat.validate(nb)
     except Exception as error:   # nbformat raises several kinds for malformed notebooks
         first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -17,6 +17,7 @@ A CourseError anywhere becomes a one-paragraph message and exit status 2.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
 
@@ -91,15 +92,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    # Imported here so that `course --help` stays fast and each subcommand loads only what it needs.
-    from . import check, collect, demo, export, feedback, grading, lab, release, report
-
-    commands = {
-        "release": release.run, "collect": collect.run, "grade": grading.run, "feedback": feedback.run,
-        "export": export.run, "report": report.run, "check": check.run, "demo": demo.run, "lab": lab.run,
-    }
+    # Each subcommand's module is imported only when it runs, so that a command loads only what it needs.
+    modules = {"release": "release", "collect": "collect", "grade": "grading", "feedback": "feedback",
+               "export": "export", "report": "report", "check": "check", "demo": "demo", "lab": "lab"}
     try:
-        return commands[args.command](args) or 0
+        command = importlib.import_module(f"{__package__}.{modules[args.command]}")
+        return command.run(args) or 0
     except CourseError as error:
         print(f"course {args.command}: error: {error}", file=sys.stderr)
         return 2

@@ -26,16 +26,17 @@ os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.g
 
 class TempCourse:
     """A copy of a course (its nbgrader_config.py and chosen source assignments) in the folder
-    ``root``, with a gradebook and an exchange of its own."""
+    ``root``, with a gradebook and an exchange of its own. The gradebook is ``root/gradebook.db``
+    (SQLite) unless ``db_url`` names another database (e.g. postgresql+psycopg2://...)."""
 
-    def __init__(self, root: Path, assignments: list[str], course_root: Path = ROOT):
+    def __init__(self, root: Path, assignments: list[str], course_root: Path = ROOT, db_url: str | None = None):
         self.root = Path(root)
         self.root.mkdir(parents=True, exist_ok=True)
         shutil.copy(course_root / "nbgrader_config.py", self.root / "nbgrader_config.py")
         for assignment in assignments:
             shutil.copytree(course_root / "source" / assignment, self.root / "source" / assignment)
         config = PyFileConfigLoader("nbgrader_config.py", path=str(self.root)).load_config()
-        config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
+        config.CourseDirectory.db_url = db_url or f"sqlite:///{self.root / 'gradebook.db'}"
         config.Exchange.root = str(self.root / "exchange")
         self.config = config
         coursedir = CourseDirectory(config=config)

@@ -6,17 +6,17 @@ exercise it breaks and keeps all others), the bank of correct variants (full mar
 the tampering bank (no points for the affected exercises).
 """
 
-import importlib
-import pkgutil
+
+
 
 import pytest
 
-import banks
+from course import banks
 from course_harness import TempCourse, mutate, release_notebook, source_notebook
 
 pytestmark = pytest.mark.nbgrader
 
-BANKS = [importlib.import_module(f"banks.{m.name}") for m in pkgutil.iter_modules(banks.__path__)]
+BANKS = banks.all_banks()
 
 
 def _submission(assignment, entry):

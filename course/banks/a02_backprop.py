@@ -1,6 +1,6 @@
 """Assignment 2 (backpropagation): mutants, correct variants and tampering attempts.
 
-Format: see tests/banks/__init__.py. ``old``/``new`` match the dedented cell source exactly.
+Format: see course/banks/__init__.py. ``old``/``new`` match the dedented cell source exactly.
 """
 ASSIGNMENT = "02_backprop"
 

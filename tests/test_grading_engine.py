@@ -1,0 +1,271 @@
+"""The grading engine (autograder/engine.py) and `course grade`, on real notebooks, real nbgrader,
+real sandboxes (bubblewrap), a real SQLite gradebook and a real PostgreSQL server.
+
+- The adversarial bank (course/banks/adversarial.py) graded in one batch: each attack gets its
+  expected score and reason, nothing escapes the sandbox, the batch finishes.
+- The engine gives the same per-test scores as nbgrader's own autograde.
+- `kill -9` in the middle of a batch, then the same command again: the grades of an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from autograder.engine import GradingEngine
+from autograder.sandbox import FIRST_SLOT_UID
+from course import banks
+from course.banks.adversarial import ATTACKS, Context
+from course.course_dir import Course
+from course.grading import explain
+from course_harness import TempCourse, release_notebook, source_notebook
+
+pytestmark = [pytest.mark.sandbox, pytest.mark.nbgrader]
+warnings.filterwarnings("ignore", module="nbgrader")
+
+ASSIGNMENT = "01_derivatives"
+
+
+def _reported(course_root: Path, result) -> str:
+    """All the grader says about a student: its notes and every output of the graded notebook."""
+    text = [explain(result)]
+    path = course_root / "autograded" / result.student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    if path.exists():
+        for cell in nbformat.read(path, as_version=4).cells:
+            for output in cell.get("outputs", []):
+                text.append(f"{output.get('ename', '')}: {output.get('evalue', '')} {output.get('text', '')}")
+    return "\n".join(text)
+
+
+def _sandbox_processes() -> list[str]:
+    uids = ",".join(str(FIRST_SLOT_UID + k) for k in range(4))
+    found = subprocess.run(["pgrep", "-a", "-u", uids], capture_output=True, text=True)
+    return found.stdout.splitlines()
+
+
+def _scores(course_root: Path, students) -> dict[str, dict[str, float]]:
+    """{student: {grade_id: score}} read from the course's gradebook."""
+    with Course(course_root).gradebook() as gb:
+        return {student: {grade.name: grade.score for grade in
+                          gb.find_submission_notebook(ASSIGNMENT, ASSIGNMENT, student).grades}
+                for student in students}
+
+
+# -- the adversarial batch ------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def adversarial(tmp_path_factory):
+    root = tmp_path_factory.mktemp("adversarial")
+    TempCourse(root, [ASSIGNMENT]).generate(ASSIGNMENT)
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    listener.settimeout(0.2)
+    context = Context(root, listener.getsockname()[1])
+    attacks = {}
+    for i, attack in enumerate(ATTACKS):
+        student = f"student{i:02d}"
+        attacks[student] = attack
+        folder = root / "submitted" / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        for name, data in attack.build(context).items():
+            (folder / name).write_bytes(data)
+    engine = GradingEngine(Course(root), workers=2, cell_timeout=10)
+    results = {r.student: r for r in engine.grade(ASSIGNMENT)}
+    try:
+        listener.accept()
+        connected = True
+    except (socket.timeout, BlockingIOError):
+        connected = False
+    listener.close()
+    return root, attacks, results, connected
+
+
+def test_bank_has_the_attacks_the_issue_lists():
+    assert len(ATTACKS) >= 25
+    names = " ".join(a.name for a in ATTACKS)
+    for words in ("infinite loop", "os._exit", "sys.exit", "segfault through ctypes", "memory hog", "fork bomb",
+                  "huge output", "monkeypatches numpy", "monkeypatches builtins", "autograder module",
+                  "edits a test cell", "deletes a test cell", "prints success", "reads the source notebook",
+                  "gradebook", "outside the sandbox", "network", "invalid JSON", "empty file", "nbformat version",
+                  "renamed", "missing notebook", "non-UTF-8"):
+        assert words in names, words
+
+
+def test_every_attack_gets_its_expected_score_and_reason(adversarial):
+    root, attacks, results, _ = adversarial
+    wrong = []
+    for student, attack in attacks.items():
+        result = results[student]
+        said = _reported(root, result)
+        if result.status != "graded" or result.score != attack.score or attack.reason.lower() not in said.lower():
+            wrong.append(f"{attack.name}: {result.status} {result.score:g} (expected {attack.score:g}, "
+                         f"reason {attack.reason!r}); the grader said:\n    {said[:400]}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_batch_finishes_and_honest_students_keep_full_marks(adversarial):
+    root, attacks, results, _ = adversarial
+    assert set(results) == set(attacks)
+    honest = [s for s, a in attacks.items() if a.name.startswith("honest")]
+    assert len(honest) == 2
+    for student, grades in _scores(root, honest).items():
+        assert sum(grades.values()) == 100, (student, grades)
+
+
+def test_a_dead_kernel_costs_only_the_cells_that_did_not_run(adversarial):
+    root, attacks, results, _ = adversarial
+    student = next(s for s, a in attacks.items() if a.name == "os._exit inside a function under test")
+    grades = _scores(root, [student])[student]
+    lost = sorted(g for g, s in grades.items() if s == 0)
+    assert lost == ["ex4-reverse-tests"]          # ex5, graded after the kernel died, keeps its points
+    kinds = [e["kind"] for e in results[student].events]
+    assert "kernel_died" in kinds and "restarted" in kinds
+
+
+def test_nothing_escapes_the_sandbox(adversarial):
+    root, attacks, results, connected = adversarial
+    assert not connected, "a sandboxed kernel reached a server on the grader's loopback"
+    assert not (root / "pwned.txt").exists() and not (root / "submitted" / "pwned.txt").exists()
+    assert not Path("/root/pwned.txt").exists()
+    writer = next(s for s, a in attacks.items() if a.name == "writes the gradebook with sqlite3")
+    assert sum(_scores(root, [writer])[writer].values()) == 0
+    assert _sandbox_processes() == [], "sandboxed processes outlived the batch"
+
+
+# -- same grades as nbgrader ---------------------------------------------------------------
+
+def test_engine_grades_like_nbgrader_autograde(tmp_path):
+    bank = banks.bank_for(ASSIGNMENT)
+    submissions = {"solutions": source_notebook(ASSIGNMENT), "release": release_notebook(ASSIGNMENT),
+                   "mutant-ex1": banks.submission(ASSIGNMENT, bank.MUTANTS[0]),
+                   "mutant-ex4": banks.submission(ASSIGNMENT, bank.MUTANTS[9])}
+    plain, ours = TempCourse(tmp_path / "plain", [ASSIGNMENT]), TempCourse(tmp_path / "ours", [ASSIGNMENT])
+    for course in (plain, ours):
+        course.generate(ASSIGNMENT)
+        for student, nb in submissions.items():
+            course.submit(student, ASSIGNMENT, nb)
+    for student in submissions:
+        plain.autograde(ASSIGNMENT, student)
+    GradingEngine(Course(ours.root), workers=2).grade(ASSIGNMENT)
+    for student in submissions:
+        assert ours.scores(ASSIGNMENT, student) == plain.scores(ASSIGNMENT, student), student
+    assert sum(s for s, _ in ours.scores(ASSIGNMENT, "mutant-ex1").values()) == 85
+
+
+# -- kill -9 and resume -------------------------------------------------------------------
+
+def _class_course(root: Path) -> Path:
+    course = TempCourse(root, [ASSIGNMENT])
+    course.generate(ASSIGNMENT)
+    bank = banks.bank_for(ASSIGNMENT)
+    chosen = {"solutions": source_notebook(ASSIGNMENT), "release": release_notebook(ASSIGNMENT)}
+    for i in (0, 3, 5, 8, 11):
+        chosen[f"mutant{i}"] = banks.submission(ASSIGNMENT, bank.MUTANTS[i])
+    for student, nb in chosen.items():
+        course.submit(student, ASSIGNMENT, nb)
+    exiting = next(a for a in ATTACKS if a.name == "os._exit inside a function under test")
+    folder = root / "submitted" / "exiter" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    for name, data in exiting.build(Context(root)).items():
+        (folder / name).write_bytes(data)
+    return root
+
+
+def _course_grade(root: Path, *extra: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "course.cli", "grade", ASSIGNMENT, "--course", str(root),
+                             "--workers", "2", *extra], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def test_kill_9_mid_batch_then_rerun_gives_the_uninterrupted_grades(tmp_path):
+    interrupted = _class_course(tmp_path / "interrupted")
+    records = interrupted / "grading" / ASSIGNMENT
+    grader = _course_grade(interrupted)
+    deadline = time.monotonic() + 300
+    while not (records.is_dir() and len(list(records.glob("*.json"))) >= 2):
+        assert grader.poll() is None, grader.stdout.read()
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    os.kill(grader.pid, signal.SIGKILL)
+    grader.wait()
+    done_before = len(list(records.glob("*.json")))
+    students = sorted(p.name for p in (interrupted / "submitted").iterdir())
+    assert done_before < len(students), "the batch finished before it could be killed"
+    time.sleep(1)
+    assert _sandbox_processes() == [], "kernels outlived the killed grader"
+
+    resumed = _course_grade(interrupted)
+    output = resumed.communicate(timeout=600)[0]
+    assert resumed.returncode == 0, output
+    assert f"already graded before {done_before}" in output, output
+
+    uninterrupted = _class_course(tmp_path / "uninterrupted")
+    straight = _course_grade(uninterrupted)
+    assert straight.wait(timeout=600) == 0, straight.stdout.read()
+    assert _scores(interrupted, students) == _scores(uninterrupted, students)
+    totals = {s: sum(g.values()) for s, g in _scores(interrupted, students).items()}
+    assert totals["solutions"] == 100 and totals["release"] == 0 and totals["exiter"] == 80
+
+
+def test_regrading_skips_unchanged_submissions_and_redoes_changed_ones(tmp_path):
+    root = tmp_path / "course"
+    course = TempCourse(root, [ASSIGNMENT])
+    course.generate(ASSIGNMENT)
+    course.submit("ann", ASSIGNMENT, release_notebook(ASSIGNMENT))
+    course.submit("ben", ASSIGNMENT, source_notebook(ASSIGNMENT))
+    engine = GradingEngine(Course(root), workers=2)
+    assert [r.status for r in engine.grade(ASSIGNMENT)] == ["graded", "graded"]
+    assert [r.status for r in engine.grade(ASSIGNMENT)] == ["skipped", "skipped"]
+    course.submit("ann", ASSIGNMENT, source_notebook(ASSIGNMENT))      # ann hands in again
+    results = {r.student: r for r in engine.grade(ASSIGNMENT)}
+    assert (results["ann"].status, results["ann"].score) == ("graded", 100)
+    assert results["ben"].status == "skipped"
+    assert [r.status for r in engine.grade(ASSIGNMENT, force=True)] == ["graded", "graded"]
+
+
+# -- the command's errors ------------------------------------------------------------------
+
+def test_course_grade_errors_say_what_exists_and_what_to_do(tmp_path, capsys):
+    from course.cli import main
+
+    root = tmp_path / "course"
+    TempCourse(root, [ASSIGNMENT]).generate(ASSIGNMENT)
+    assert main(["grade", "nope", "--course", str(root)]) == 2
+    assert "Assignments: 01_derivatives" in capsys.readouterr().err
+    assert main(["grade", ASSIGNMENT, "--course", str(root)]) == 2
+    assert f"course collect {ASSIGNMENT}" in capsys.readouterr().err
+    assert main(["grade", ASSIGNMENT, "--course", str(root), "--workers", "0"]) == 2
+    assert "--workers" in capsys.readouterr().err
+    assert main(["grade", ASSIGNMENT, "--course", str(tmp_path / "nothing")]) == 2
+    assert "no course at" in capsys.readouterr().err
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------
+
+@pytest.mark.postgres
+def test_course_grade_writes_a_real_postgresql_gradebook(tmp_path, fresh_postgres_db):
+    from course.cli import main
+    from sqlalchemy import create_engine, text
+
+    root = tmp_path / "course"
+    course = TempCourse(root, [ASSIGNMENT], db_url=fresh_postgres_db)
+    course.submit("solutions", ASSIGNMENT, source_notebook(ASSIGNMENT))
+    course.submit("release", ASSIGNMENT, release_notebook(ASSIGNMENT))
+    assert main(["grade", ASSIGNMENT, "--course", str(root), "--db-url", fresh_postgres_db]) == 0
+    with create_engine(fresh_postgres_db).connect() as db:
+        rows = db.execute(text(
+            "SELECT student.id, SUM(grade.auto_score) FROM grade "
+            "JOIN submitted_notebook ON grade.notebook_id = submitted_notebook.id "
+            "JOIN submitted_assignment ON submitted_notebook.assignment_id = submitted_assignment.id "
+            "JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id")).all()
+    assert dict(rows) == {"solutions": 100, "release": 0}
+    assert not list(root.glob("*.db"))
