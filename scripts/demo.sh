@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Set everything up and run the main job: train an MLP with mini_autograd on the 8x8 digits
-# and draw a computation graph. Outputs go to outputs/.
+# Set everything up and run the main job: `course demo`, the instructor's whole workflow on a
+# made-up class in a temporary course (release, collect, grade in sandboxes, feedback, reports,
+# exports), offline, on the embedded SQLite gradebook. Extra arguments go to `course demo`,
+# e.g.  bash scripts/demo.sh --keep /tmp/democourse --assignments 01_derivatives
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-exec .venv/bin/python -m mini_autograd.demo "$@"
+exec .venv/bin/course demo "$@"
