@@ -9,9 +9,10 @@ gradebook. Per submission:
    outputs, put back the source version of test cells, the tamper scan, ...).
 3. **Execute** (worker process): the sanitized notebooks run in sandboxed kernels
    (autograder/executor.py, autograder/sandbox.py); a kernel that dies costs one cell.
-4. **Save** (parent): nbgrader's own Autograde converter runs on the staged submission with its
-   Execute step replaced by `ReplaySandboxRun`, which hands over the sandbox's executed notebook;
-   so SaveAutoGrades, late penalties, output limits and the autograded/ files are nbgrader's.
+4. **Save** (parent): nbgrader's own Autograde converter runs on the staged (already sanitized)
+   submission with its Execute step replaced by `ReplaySandboxRun`, which hands over the sandbox's
+   executed notebook; so SaveAutoGrades, late penalties, output limits and the autograded/ files
+   are nbgrader's. The parent saves one submission while the workers run the next ones.
 5. **Record** (parent): `grading/<assignment>/<student>.json`, written atomically after the
    gradebook commit, with a fingerprint of the submitted files. A later run skips submissions
    whose record matches, so a grader killed at any point (even `kill -9`) goes on where it stopped
@@ -159,13 +160,12 @@ class GradingEngine:
             shutil.copy(submitted / "timestamp.txt", folder / "timestamp.txt")
         to_run = {}
         for name, nb in intake.notebooks.items():
-            nbformat.write(nb, folder / f"{name}.ipynb")
             resources = {"unique_key": name, "nbgrader": {"student": student, "assignment": assignment,
                                                           "notebook": name, "db_url": self.course.db_url}}
-            sanitized = nbformat.from_dict(nb)
             for preprocessor in self._sanitize_preprocessors():
-                sanitized, resources = preprocessor.preprocess(sanitized, resources)
-            to_run[name] = nbformat.writes(sanitized)
+                nb, resources = preprocessor.preprocess(nb, resources)
+            nbformat.write(nb, folder / f"{name}.ipynb")   # staged sanitized: save() need not sanitize again
+            to_run[name] = nbformat.writes(nb)
         return intake, to_run
 
     def save(self, assignment: str, student: str, staging: Path, result: ExecutionResult | None) -> None:
@@ -183,6 +183,7 @@ class GradingEngine:
             with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student,
                             submitted_directory=str(staging)):
                 converter = Autograde(coursedir=api.coursedir, parent=api)
+                converter.sanitize_preprocessors = []      # stage() already ran them on the staged copy
                 converter.autograde_preprocessors = steps
                 converter.force = True
                 converter.create_student = True
@@ -217,17 +218,10 @@ class GradingEngine:
 
     def grade(self, assignment: str, students: list[str] | None = None, force: bool = False,
               on_result: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
-        """Grade the submissions of assignment (all, or the listed students); results in student order."""
-        from course.course_dir import CourseError
-
+        """Grade the submissions of assignment (all, or the listed students); results in student order.
+        The caller checks names: every listed student must have a folder submitted/<student>/<assignment>."""
         self.course.assignment(assignment)
-        everyone = self.course.students_submitted(assignment)
-        if students:
-            unknown = sorted(set(students) - set(everyone))
-            if unknown:
-                raise CourseError(f"no submission of {assignment} from {', '.join(unknown)} in "
-                                  f"{self.course.path('submitted')}; submitted: {', '.join(everyone) or 'nobody'}")
-            everyone = [s for s in everyone if s in students]
+        everyone = students or self.course.students_submitted(assignment)
         self.sandbox.check()
         self.course.ensure_in_gradebook(assignment)
         results: dict[str, StudentResult] = {}
@@ -245,67 +239,71 @@ class GradingEngine:
         return [results[s] for s in everyone]
 
     def _run_batch(self, assignment, todo, scratch: Path, results, on_result) -> None:
+        """Keep every worker busy: hand out the next submission as soon as a worker is free, and only
+        then save the finished one (the parent's nbgrader work overlaps the kernels' work)."""
         staging = scratch / "staging"
         free_slots = list(range(self.workers))
-        running = {}
+        running: dict = {}
         pool = ProcessPoolExecutor(self.workers, initializer=_die_with_parent)
+
+        def start_next() -> None:
+            while todo and free_slots:
+                student = todo.popleft()
+                started = time.monotonic()
+                submitted_print = fingerprint(self.course.path("submitted", student, assignment))
+                try:
+                    intake, to_run = self.stage(assignment, student, staging)
+                except Exception as error:   # a grader bug must not stop the batch
+                    self._finish(StudentResult(student, "grader_error", error=f"staging failed: {error!r}"), results, on_result)
+                    continue
+                if not to_run:               # nothing readable: zero, with the reasons, no kernel needed
+                    self._complete(assignment, student, staging, intake, None, submitted_print, started, results, on_result)
+                    continue
+                slot = free_slots.pop()
+                job = ExecutionJob(student, to_run, slot, str(scratch / f"slot{slot}"), self.sandbox,
+                                   self.cell_timeout, self.notebook_timeout, self.output_limit)
+                running[pool.submit(execute, job)] = (student, slot, intake, submitted_print, started)
+
         try:
-            while todo or running:
-                while todo and free_slots:
-                    student = todo.popleft()
-                    started = time.monotonic()
-                    submitted = self.course.path("submitted", student, assignment)
-                    print_id = fingerprint(submitted)
-                    try:
-                        intake, to_run = self.stage(assignment, student, staging)
-                    except Exception as error:   # a grader bug must not stop the batch
-                        self._finish(assignment, StudentResult(student, "grader_error", error=f"staging failed: {error!r}"), results, on_result)
-                        continue
-                    if not to_run:
-                        self._complete(assignment, student, staging, intake, None, print_id, started, results, on_result)
-                        continue
-                    slot = free_slots.pop()
-                    job = ExecutionJob(student, to_run, slot, str(scratch / f"slot{slot}"), self.sandbox,
-                                       self.cell_timeout, self.notebook_timeout, self.output_limit)
-                    running[pool.submit(execute, job)] = (student, slot, intake, print_id, started)
+            start_next()
+            while running:
                 done, _ = wait(running, return_when=FIRST_COMPLETED)
+                finished = []
                 for future in done:
-                    student, slot, intake, print_id, started = running.pop(future)
+                    student, slot, intake, submitted_print, started = running.pop(future)
                     free_slots.append(slot)
                     try:
-                        result = future.result()
+                        finished.append((student, intake, future.result(), submitted_print, started))
                     except BrokenProcessPool:
                         pool.shutdown(cancel_futures=True)
                         pool = ProcessPoolExecutor(self.workers, initializer=_die_with_parent)
-                        self._finish(assignment, StudentResult(student, "grader_error", error="a grading worker process died"), results, on_result)
-                        continue
-                    except KernelStartError as error:
-                        self._finish(assignment, StudentResult(student, "grader_error", error=str(error)), results, on_result)
-                        continue
-                    except Exception as error:
-                        self._finish(assignment, StudentResult(student, "grader_error", error=f"{type(error).__name__}: {error}"), results, on_result)
-                        continue
-                    self._complete(assignment, student, staging, intake, result, print_id, started, results, on_result)
+                        self._finish(StudentResult(student, "grader_error", error="a grading worker process died"), results, on_result)
+                    except Exception as error:   # KernelStartError: the machine, not the submission
+                        self._finish(StudentResult(student, "grader_error", error=f"{type(error).__name__}: {error}"), results, on_result)
+                start_next()
+                for student, intake, result, submitted_print, started in finished:
+                    self._complete(assignment, student, staging, intake, result, submitted_print, started, results, on_result)
+                start_next()
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
 
-    def _complete(self, assignment, student, staging, intake, result, print_id, started, results, on_result) -> None:
+    def _complete(self, assignment, student, staging, intake, result, submitted_print, started, results, on_result) -> None:
         try:
             self.save(assignment, student, staging, result)
             score, max_score = self.scores(assignment, student)
         except Exception as error:
-            self._finish(assignment, StudentResult(student, "grader_error", error=str(error)), results, on_result)
+            self._finish(StudentResult(student, "grader_error", error=str(error)), results, on_result)
             return
         outcome = StudentResult(
             student, "graded", score, max_score, dict(intake.problems), list(intake.notes),
             [asdict(e) for e in result.events] if result else [], seconds=time.monotonic() - started,
-            fingerprint=print_id,
+            fingerprint=submitted_print,
         )
         self.write_record(assignment, outcome)
-        self._finish(assignment, outcome, results, on_result)
+        self._finish(outcome, results, on_result)
 
     @staticmethod
-    def _finish(assignment, outcome: StudentResult, results, on_result) -> None:
+    def _finish(outcome: StudentResult, results, on_result) -> None:
         results[outcome.student] = outcome
         if on_result:
             on_result(outcome)

@@ -11,7 +11,6 @@ Built from existing tools, layered from the outside in:
 - `setpriv` drops from root to an unprivileged user id of its own per worker slot, so that the
   process limit counts only this kernel's processes and no file outside is writable.
 - `prlimit` sets resource limits: address space, CPU seconds, processes, file size, open files.
-- `nice` keeps the grader responsive when a kernel spins.
 
 The kernel talks to the grader through ZeroMQ over Unix sockets in the writable folder (the
 `ipc` transport), which work across network namespaces.
@@ -109,17 +108,33 @@ class Sandbox:
                 "the grader must run as root to start kernels as unprivileged users with their own limits "
                 "(run `course grade` as root, e.g. with sudo)"
             )
-        for tool in ("setpriv", "prlimit", "nice"):
+        for tool in ("setpriv", "prlimit"):
             if shutil.which(tool) is None:
                 raise SandboxUnavailable(f"`{tool}` is missing (Debian package 'util-linux' / 'coreutils')")
         if self.isolated:
             problem = bwrap_available()
             if problem:
                 raise SandboxUnavailable(problem + "; or grade with --no-sandbox (limits only, no isolation)")
+        else:
+            # Without bubblewrap's view of the filesystem, the slot's user must be able to run this Python.
+            probe = subprocess.run([*self.unprivileged_prefix(0), sys.executable, "-c", "import ipykernel, numpy"],
+                                   capture_output=True, text=True, cwd="/")
+            if probe.returncode != 0:
+                raise SandboxUnavailable(
+                    f"without bubblewrap the kernels run as user {self.uid(0)}, who cannot run {sys.executable} "
+                    f"({probe.stderr.strip().splitlines()[-1] if probe.stderr.strip() else 'exit ' + str(probe.returncode)}). "
+                    "Install bubblewrap (Debian package 'bubblewrap') and grade without --no-sandbox, or put "
+                    "the Python environment where every user can read it")
 
     @staticmethod
     def uid(slot: int) -> int:
         return FIRST_SLOT_UID + slot
+
+    def unprivileged_prefix(self, slot: int) -> list[str]:
+        """setpriv (the slot's user, no capabilities) then prlimit (the limits), before the kernel's command."""
+        uid = str(self.uid(slot))
+        return [shutil.which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
+                "--", shutil.which("prlimit"), *self.limits.prlimit_options(), "--"]
 
     def kernel_argv(self, folder: Path, slot: int, connection_file: Path) -> list[str]:
         """The command that starts an IPython kernel confined to ``folder`` (writable), as slot ``slot``'s
@@ -129,7 +144,6 @@ class Sandbox:
         inner = [
             shutil.which("setpriv"), f"--reuid={uid}", f"--regid={uid}", "--clear-groups", "--inh-caps=-all",
             "--", shutil.which("prlimit"), *self.limits.prlimit_options(),
-            "--", shutil.which("nice"), "-n", "10",
             sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}",
             "--HistoryManager.hist_file=:memory:",
             # In its PID namespace the kernel's parent is PID 1, which ipykernel would take for

@@ -62,7 +62,12 @@ def make_engine(course: Course, args) -> GradingEngine:
 def grade_with_progress(engine: GradingEngine, assignment: str, students=None, force=False,
                         console: Console | None = None) -> list[StudentResult]:
     console = console or Console()
-    everyone = students or engine.course.students_submitted(assignment)
+    submitted = engine.course.students_submitted(assignment)
+    unknown = sorted(set(students or []) - set(submitted))
+    if unknown:
+        raise CourseError(f"no submission of {assignment} from {', '.join(unknown)} in "
+                          f"{engine.course.path('submitted')}; submitted: {', '.join(submitted) or 'nobody'}")
+    everyone = students or submitted
     if not everyone:
         raise CourseError(f"nothing to grade: no submissions of {assignment} in {engine.course.path('submitted')}. "
                           f"Run `course collect {assignment}` first.")

@@ -269,3 +269,31 @@ def test_course_grade_writes_a_real_postgresql_gradebook(tmp_path, fresh_postgre
             "JOIN student ON submitted_assignment.student_id = student.id GROUP BY student.id")).all()
     assert dict(rows) == {"solutions": 100, "release": 0}
     assert not list(root.glob("*.db"))
+
+
+def test_without_bubblewrap_the_kernel_user_must_be_able_to_run_python(tmp_path):
+    """`course grade --no-sandbox` runs kernels unprivileged with limits but without bubblewrap's
+    filesystem; where that user cannot reach the Python environment (here it lives under /root,
+    which is 0700), grading refuses up front with a message saying what to do."""
+    from autograder.sandbox import Sandbox, SandboxUnavailable
+
+    sandbox = Sandbox(isolated=False)
+    assert "bwrap" not in " ".join(sandbox.kernel_argv(tmp_path, 0, tmp_path / "c.json"))
+    python_is_private = not os.access(sys.executable, os.X_OK, effective_ids=False) or any(
+        (p.stat().st_mode & 0o005) != 0o005 for p in Path(os.path.realpath(sys.executable)).parents if p != Path("/"))
+    if python_is_private:
+        with pytest.raises(SandboxUnavailable, match="Install bubblewrap"):
+            sandbox.check()
+    else:
+        sandbox.check()
+
+
+def test_grading_an_unknown_student_names_who_submitted(tmp_path, capsys):
+    from course.cli import main
+
+    root = tmp_path / "course"
+    course = TempCourse(root, [ASSIGNMENT])
+    course.submit("ann", ASSIGNMENT, release_notebook(ASSIGNMENT))
+    assert main(["grade", ASSIGNMENT, "--course", str(root), "--student", "zed"]) == 2
+    err = capsys.readouterr().err
+    assert "from zed" in err and "submitted: ann" in err
