@@ -88,6 +88,9 @@ class Course:
 
     def api(self) -> NbGraderAPI:
         """nbgrader's Python API on this course (quiet: errors come back in its results)."""
+        exchange = Path(self.config.Exchange.get("root", "/usr/local/share/nbgrader/exchange"))
+        if self.root in exchange.parents:   # the course's own exchange: make it, or nbgrader logs it as unwritable
+            exchange.mkdir(parents=True, exist_ok=True)
         api = NbGraderAPI(coursedir=self.coursedir, config=self.config)
         api.log.setLevel(logging.ERROR)
         return api

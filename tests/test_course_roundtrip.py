@@ -74,3 +74,11 @@ def test_demo_refuses_a_folder_that_is_not_empty(tmp_path, capsys):
     (tmp_path / "x").write_text("mine")
     assert main(["demo", "--keep", str(tmp_path)]) == 2
     assert "not empty" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("command", ["release", "collect", "grade", "feedback", "export", "report", "check", "demo", "lab"])
+def test_every_subcommand_has_help(command, capsys):
+    with pytest.raises(SystemExit) as stop:
+        main([command, "--help"])
+    assert stop.value.code == 0
+    assert f"usage: course {command}" in capsys.readouterr().out
