@@ -8,10 +8,12 @@ The student's files are only read, never changed.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
+from nbformat.warnings import MissingIDFieldWarning
 
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 
@@ -51,7 +53,9 @@ def read_notebook(path: Path) -> nbformat.NotebookNode:
         raise ValueError(f"{path.name} declares nbformat version {major!r}; this course reads versions 3 and 4 "
                          "(open it in a current Jupyter and save it again)")
     try:
-        nb = nbformat.reads(text, as_version=4)
+        with warnings.catch_warnings():   # missing cell ids: normalize() adds them just below
+            warnings.simplefilter("ignore", MissingIDFieldWarning)
+            nb = nbformat.reads(text, as_version=4)
         _, normalized = nbformat.validator.normalize(nb)   # e.g. adds the cell ids older notebooks lack
         nb = nbformat.from_dict(normalized)
         nbformat.validate(nb)
