@@ -46,7 +46,7 @@ from traitlets.utils.importstring import import_item
 
 from .executor import ExecutionJob, ExecutionResult, KernelStartError, execute
 from .intake import Intake, read_submission
-from .sandbox import Sandbox
+from .sandbox import Sandbox, build_matplotlib_cache
 
 RECORD_VERSION = 1
 
@@ -242,6 +242,7 @@ class GradingEngine:
         """Keep every worker busy: hand out the next submission as soon as a worker is free, and only
         then save the finished one (the parent's nbgrader work overlaps the kernels' work)."""
         staging = scratch / "staging"
+        matplotlib_cache = str(build_matplotlib_cache(scratch / "matplotlib"))
         free_slots = list(range(self.workers))
         running: dict = {}
         pool = ProcessPoolExecutor(self.workers, initializer=_die_with_parent)
@@ -261,7 +262,8 @@ class GradingEngine:
                     continue
                 slot = free_slots.pop()
                 job = ExecutionJob(student, to_run, slot, str(scratch / f"slot{slot}"), self.sandbox,
-                                   self.cell_timeout, self.notebook_timeout, self.output_limit)
+                                   self.cell_timeout, self.notebook_timeout, self.output_limit,
+                                   matplotlib_cache=matplotlib_cache)
                 running[pool.submit(execute, job)] = (student, slot, intake, submitted_print, started)
 
         try:

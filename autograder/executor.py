@@ -56,6 +56,7 @@ class ExecutionJob:
     output_limit: int = 200_000
     max_restarts: int = 8
     files: dict[str, bytes] = field(default_factory=dict)
+    matplotlib_cache: str | None = None
 
 
 @dataclass
@@ -283,7 +284,8 @@ async def _execute(job: ExecutionJob) -> ExecutionResult:
     start = monotonic()
     executed, events = {}, []
     for name, text in sorted(job.notebooks.items()):
-        job.sandbox.prepare_folder(Path(job.slot_root) / "box", job.slot)
+        job.sandbox.prepare_folder(Path(job.slot_root) / "box", job.slot,
+                                   Path(job.matplotlib_cache) if job.matplotlib_cache else None)
         work = Path(job.slot_root) / "box" / "work"
         for relative, data in job.files.items():
             target = work / relative

@@ -181,7 +181,7 @@ class Sandbox:
             "HOME": str(folder / "work"),
             "LANG": "C.UTF-8",
             "IPYTHONDIR": "/tmp/ipython",
-            "MPLCONFIGDIR": "/tmp/matplotlib",
+            "MPLCONFIGDIR": str(folder / "matplotlib"),
             "MPLBACKEND": "Agg",
             "JUPYTER_RUNTIME_DIR": "/tmp/jupyter",
             "OPENBLAS_NUM_THREADS": "1",
@@ -191,12 +191,26 @@ class Sandbox:
             "NBGRADER_EXECUTION": "autograde",
         }
 
-    def prepare_folder(self, folder: Path, slot: int) -> None:
-        """An empty folder for one submission, owned by the slot's user: work/ is the kernel's cwd."""
+    def prepare_folder(self, folder: Path, slot: int, matplotlib_cache: Path | None = None) -> None:
+        """An empty folder for one submission, owned by the slot's user: work/ is the kernel's cwd;
+        matplotlib/ starts with a copy of the grader's font cache (building it costs a kernel 0.6 s)."""
         if folder.exists():
             shutil.rmtree(folder)
         (folder / "work").mkdir(parents=True)
+        if matplotlib_cache and matplotlib_cache.is_dir():
+            shutil.copytree(matplotlib_cache, folder / "matplotlib")
+        else:
+            (folder / "matplotlib").mkdir()
         uid = self.uid(slot)
-        for path in (folder, folder / "work"):
+        for path in (folder, *folder.rglob("*")):
             os.chown(path, uid, uid)
+        for path in (folder, folder / "work", folder / "matplotlib"):
             os.chmod(path, 0o700)
+
+
+def build_matplotlib_cache(folder: Path) -> Path:
+    """matplotlib's font cache, built once per batch (by trusted code, outside any sandbox)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], capture_output=True,
+                   env={**os.environ, "MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg"}, check=False)
+    return folder
