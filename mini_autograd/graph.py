@@ -149,9 +149,7 @@ class Variable:
         For a scalar output ``grad`` defaults to 1. For any other output pass ``grad``,
         an array of the output's shape: the vector in the vector-Jacobian product.
         """
-        from .reverse import backward
-
-        backward(self, grad)
+        _reverse.backward(self, grad)
 
     # --- arithmetic operators: each builds an Operation node -------------------------
     def __add__(self, other):
@@ -249,7 +247,7 @@ def constant(value, dtype=None) -> Variable:
     Unlike a Variable, a constant keeps an integer dtype (class labels, indices)."""
     node = Variable.__new__(Variable)
     array = np.asarray(value, dtype=dtype)
-    node.value = array if array.dtype.kind in "biu" else _as_float_array(array)
+    node.value = array if array.dtype.kind in "biufc" else _as_float_array(array)  # (which rejects the rest)
     node.grad = None
     node.name = None
     node.producer = None
@@ -313,11 +311,11 @@ class Operation:
                 f"this {type(self).__name__} node is already in a graph; every call needs a new "
                 f"instance: write {type(self).__name__}(...)(x) each time"
             )
+        values = []
         for x in inputs:
-            if type(x) is not Variable:
-                inputs = _lift(inputs)
-                break
-        values = [variable.value for variable in inputs]
+            if not isinstance(x, Variable):  # a number or an array: call again with constants for them
+                return self(*_lift(inputs))
+            values.append(x.value)
         try:
             value = self.forward(*values)
         except ValueError as error:
@@ -351,21 +349,27 @@ class Operation:
 def _lift(inputs) -> tuple:
     """Make every input a Variable; numbers and arrays become constants.
 
-    Constants take the floating dtype of the first Variable among the inputs, so that
-    ``x32 * 2.0`` stays float32.
+    A floating-point array keeps its dtype (as in numpy); numbers, lists and integer arrays
+    take the floating dtype of the first Variable among the inputs, so that ``x32 * 2.0``
+    stays float32.
     """
-    dtype = None
+    lifted = []
+    for x in inputs:
+        if isinstance(x, Variable):
+            lifted.append(x)
+        elif isinstance(x, np.ndarray) and x.dtype.kind in "fc":
+            lifted.append(constant(x))
+        else:
+            lifted.append(constant(x, _floating_dtype(inputs)))
+    return tuple(lifted)
+
+
+def _floating_dtype(inputs):
+    """The dtype of the first Variable among ``inputs`` that holds floating-point values, or None."""
     for x in inputs:
         if isinstance(x, Variable) and x.value.dtype.kind in "fc":
-            dtype = x.value.dtype
-            break
-    return tuple(x if isinstance(x, Variable) else constant(x, None if _is_floating_array(x) else dtype)
-                 for x in inputs)
-
-
-def _is_floating_array(x) -> bool:
-    """A float ndarray keeps its dtype when lifted (as in numpy); numbers and lists do not."""
-    return isinstance(x, np.ndarray) and x.dtype.kind in "fc"
+            return x.value.dtype
+    return None
 
 
 def check_finite(operation: Operation, phase: str, arrays) -> None:
@@ -388,6 +392,8 @@ def check_finite(operation: Operation, phase: str, arrays) -> None:
             )
 
 
-# The operator methods above build nodes from the operation modules, which themselves
-# import Operation and Variable from this module, so they are imported last.
+# The operator methods above build nodes from the operation modules, and Variable.backward
+# runs the reverse pass; those modules import Operation and Variable from this one, so they
+# are imported last.
 from . import ops as _ops  # noqa: E402
+from . import reverse as _reverse  # noqa: E402

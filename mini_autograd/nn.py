@@ -74,10 +74,11 @@ class Linear(Module):
         self.in_features, self.out_features = in_features, out_features
 
     def forward(self, x):
-        if x.shape[-1] != self.in_features:
-            raise ValueError(f"Linear({self.in_features}, {self.out_features}) got input of shape {tuple(x.shape)}; "
+        shape = x.shape
+        if shape[-1] != self.in_features:
+            raise ValueError(f"Linear({self.in_features}, {self.out_features}) got input of shape {tuple(shape)}; "
                              f"its last axis must have {self.in_features} features")
-        if self.bias is not None and len(x.shape) == 2:
+        if self.bias is not None and len(shape) == 2:
             return affine(x, self.weight, self.bias)  # x @ W + b as one node
         out = x @ self.weight
         return out + self.bias if self.bias is not None else out

@@ -57,8 +57,8 @@ def _seed_gradient(output: Variable, grad) -> np.ndarray:
                 f"shape {value.shape}. Reduce it first (e.g. y.sum().backward()) or pass the gradient "
                 f"of the final result with respect to it: y.backward(np.ones({value.shape}))"
             )
-        seed = np.ones_like(value)
-        return seed[()] if seed.ndim == 0 else seed  # 0-d: a numpy scalar, like 0-d values
+        one = value.dtype.type(1)  # 1 in the output's dtype
+        return one if value.ndim == 0 else np.full(value.shape, one)  # 0-d: a numpy scalar, like 0-d values
     if isinstance(grad, Variable):
         grad = grad.value
     grad = np.asarray(grad, dtype=value.dtype)
@@ -74,6 +74,7 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     ``grad`` is the vector of the vector-Jacobian product; it defaults to 1 for a scalar output.
     """
     grads: dict[Variable, np.ndarray] = {output: _seed_gradient(output, grad)}
+    summed = set()  # Variables whose gradient is a sum this pass made: an array nobody else holds
     check = _mode.detect_anomaly
     # The pass creates no reference cycles, so Python's cycle collector would only re-scan
     # the (possibly huge) graph every few hundred allocations: pause it meanwhile.
@@ -98,9 +99,18 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
                         input_grad = _conform(operation, variable, input_grad)
                 except AttributeError:  # not an array: a Python number or list
                     input_grad = _conform(operation, variable, input_grad)
+                # A Variable used by several Operations gets the sum of their contributions. The
+                # first is stored as it is (it may be another node's gradient, or a view of one),
+                # the second makes a new array, and later ones are added to it in place.
                 previous = grads.get(variable)
-                # A Variable used by several Operations gets the sum of their contributions.
-                grads[variable] = input_grad if previous is None else previous + input_grad
+                if previous is None:
+                    grads[variable] = input_grad
+                elif variable in summed:
+                    previous += input_grad
+                else:
+                    grads[variable] = total = previous + input_grad
+                    if type(total) is np.ndarray:  # (a 0-d sum is a numpy scalar, which is immutable)
+                        summed.add(variable)
     finally:
         if collecting:
             gc.enable()

@@ -274,3 +274,50 @@ def test_float32_stays_float32():
     assert y.dtype == np.float32
     y.backward()
     assert x.grad.dtype == np.float32 and w.grad.dtype == np.float32
+
+
+def test_summing_gradients_in_place_leaves_the_other_gradients_alone():
+    # x reaches y through three Adds whose backward hands x the very array of their output's
+    # gradient: the first contribution is stored as it is, the later ones must not be added
+    # into that shared array (compute_gradients adds in place only into a sum it made itself).
+    x = ag.Variable(np.ones(3))
+    a, b, c = x + 0.0, x + 0.0, x + 0.0
+    y = (a * 2.0 + b * 3.0 + c * 4.0).sum()
+    grads = ag.compute_gradients(y)
+    np.testing.assert_allclose(grads[x], 9.0)
+    for node, expected in ((a, 2.0), (b, 3.0), (c, 4.0)):
+        np.testing.assert_allclose(grads[node], expected)
+    y.backward()
+    np.testing.assert_allclose(x.grad, 9.0)
+    np.testing.assert_allclose(a.grad, 2.0)
+    np.testing.assert_allclose(c.grad, 4.0)
+
+
+def test_cross_entropy_with_logits_not_in_c_order():
+    rng = np.random.default_rng(3)
+    logits = np.asfortranarray(rng.normal(size=(5, 4)))
+    labels = np.array([0, 3, 1, 1, 2])
+    z = ag.Variable(logits)
+    assert not z.value.flags.c_contiguous
+    ag.cross_entropy(z, labels).backward()
+    p = np.exp(logits - logits.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(5), labels] -= 1
+    np.testing.assert_allclose(z.grad, p / 5)
+
+
+def test_cross_entropy_of_rows_with_infinite_logits_matches_the_careful_shift():
+    from mini_autograd.ops.nn_functions import _stable_log_softmax
+
+    inf = np.inf
+    logits = np.array([[1.0, -inf, 3.0], [-inf, -inf, -inf], [2.0, inf, 0.0], [0.5, 1.5, -0.5]])
+    with np.errstate(all="ignore"):
+        careful = _stable_log_softmax(logits, -1)
+        for targets in (np.array([0, 1, 2, 1]), np.full(logits.shape, 1 / 3)):
+            z = ag.Variable(logits)
+            loss = ag.cross_entropy(z, targets)
+            np.testing.assert_array_equal(loss.producer.log_p, careful)
+            picked = careful[np.arange(4), targets] if targets.ndim == 1 else (targets * careful).sum(axis=1)
+            np.testing.assert_array_equal(loss.value, -picked.sum() / 4)
+        finite = ag.cross_entropy(ag.Variable(logits[[0, 3]]), np.array([2, 1]))
+        np.testing.assert_allclose(finite.value, -(careful[0, 2] + careful[3, 1]) / 2)

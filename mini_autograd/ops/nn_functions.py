@@ -13,13 +13,27 @@ from ..graph import Operation, Variable, _lift, constant
 from .reductions import expand_reduced, _normalize_axes
 
 
-def _stable_logsumexp(x, axis):
-    """log(sum(exp(x))) along axis (kept), computed as m + log(sum(exp(x - m))) with m the max."""
-    x = np.asarray(x)
+def _stable_shift(x, axis):
+    """The max m of x along axis (kept), subtracted before exponentiating so that exp(x - m) <= 1."""
     shift = x.max(axis=axis, keepdims=True)
     if not np.isfinite(shift).all():  # a row of -inf (or inf): shift by 0 there instead
         shift = np.where(np.isfinite(shift), shift, 0)
+    return shift
+
+
+def _stable_logsumexp(x, axis):
+    """log(sum(exp(x))) along axis (kept), computed as m + log(sum(exp(x - m))) with m the max."""
+    x = np.asarray(x)
+    shift = _stable_shift(x, axis)
     return shift + np.log(np.exp(x - shift).sum(axis=axis, keepdims=True))
+
+
+def _stable_log_softmax(x, axis, careful=True):
+    """log softmax(x) = x - logsumexp(x) along axis, computed as (x - m) - log(sum(exp(x - m)))
+    with m the max along the axis; careful=False skips _stable_shift's check for rows whose max
+    is not finite (such rows come out all NaN then)."""
+    shifted = x - (_stable_shift(x, axis) if careful else x.max(axis=axis, keepdims=True))
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
 
 class Softmax(Operation):
@@ -55,7 +69,7 @@ class LogSoftmax(Operation):
         self.axis = axis
 
     def forward(self, x):
-        z = x - _stable_logsumexp(x, self.axis)
+        z = _stable_log_softmax(x, self.axis)
         self.softmax = np.exp(z)
         return z
 
@@ -102,41 +116,56 @@ class CrossEntropy(Operation):
             raise ValueError("CrossEntropy: logits must have a class axis, got a scalar")
         classes = logits.shape[-1]
         self.count = logits.size // classes if classes else 0
-        self.log_p = logits - _stable_logsumexp(logits, -1)
         if targets.shape == logits.shape[:-1]:
             labels = targets.reshape(-1)
             if labels.dtype.kind != "i":
                 if labels.dtype.kind not in "uf" or np.any(labels != np.round(labels)):
                     raise ValueError(f"CrossEntropy: labels must be integers, got dtype {targets.dtype}")
                 labels = labels.astype(np.intp)
-            if labels.size and not 0 <= labels.min() <= labels.max() < classes:
+            try:  # where log_p[i, labels[i]] sits in log_p flattened (a label outside 0..C-1 raises)
+                self.picked = np.ravel_multi_index((np.arange(labels.size), labels), (labels.size, classes))
+            except ValueError:
                 raise ValueError(f"CrossEntropy: integer labels must lie in 0..{classes - 1}, "
-                                 f"got values from {labels.min()} to {labels.max()}")
-            self.rows, self.labels, self.probabilities = np.arange(labels.size), labels, None
-            return -self.log_p.reshape(-1, classes)[self.rows, labels].sum() / self.count
-        if targets.shape == logits.shape:
+                                 f"got values from {labels.min()} to {labels.max()}") from None
+            self.labels, self.probabilities = labels, None
+        elif targets.shape == logits.shape:
             self.labels, self.probabilities = None, targets
-            return -np.sum(targets * self.log_p) / self.count
-        raise ValueError(
-            f"CrossEntropy: targets of shape {targets.shape} match neither labels of shape {logits.shape[:-1]} "
-            f"nor probabilities of shape {logits.shape} for logits of shape {logits.shape}"
-        )
+        else:
+            raise ValueError(
+                f"CrossEntropy: targets of shape {targets.shape} match neither labels of shape {logits.shape[:-1]} "
+                f"nor probabilities of shape {logits.shape} for logits of shape {logits.shape}"
+            )
+        # A row whose max is inf or NaN comes out all NaN without the careful shift, and so
+        # does the loss: only then is the careful version worth computing.
+        self.log_p = _stable_log_softmax(logits, -1, careful=False)
+        loss = self._mean_loss()
+        if not np.isfinite(loss):
+            self.log_p = _stable_log_softmax(logits, -1)
+            loss = self._mean_loss()
+        return loss
+
+    def _mean_loss(self):
+        """-mean over the examples of sum_c y_c log softmax(logits)_c, from self.log_p."""
+        if self.labels is not None:
+            return -self.log_p.reshape(-1)[self.picked].sum() / self.count
+        return -np.sum(self.probabilities * self.log_p) / self.count
 
     def backward(self, grad):
         scale = grad / self.count
         softmax = np.exp(self.log_p)
         if self.labels is not None:
-            flat = softmax.reshape(-1, softmax.shape[-1])  # a view: the update below reaches softmax
-            flat[self.rows, self.labels] -= 1
-            softmax *= scale
-            return softmax, None
+            flat = softmax.reshape(-1)  # (a view, unless log_p is not in C order: then a copy)
+            flat[self.picked] -= 1  # softmax - onehot(labels)
+            flat *= scale
+            return flat.reshape(softmax.shape), None
         return (softmax - self.probabilities) * scale, -self.log_p * scale
 
     def jvp(self, t_logits, t_targets):
         softmax = np.exp(self.log_p)
         if self.labels is not None:
-            y = np.zeros_like(softmax)
-            y.reshape(-1, y.shape[-1])[self.rows, self.labels] = 1
+            y = np.zeros(softmax.size, softmax.dtype)
+            y[self.picked] = 1
+            y = y.reshape(softmax.shape)  # onehot(labels)
             t_targets = 0
         else:
             y = self.probabilities
