@@ -51,7 +51,7 @@ def expectation(kind: str, entry: dict | None, lost: list[str], score: float, ma
 
 
 def check_assignment(course_root: Path, assignment: str, workers: int, folder: Path,
-                     engine_options: dict | None = None, console: Console | None = None) -> list[Verdict]:
+                     console: Console | None = None) -> list[Verdict]:
     """Grade the bank of assignment in a temporary course in ``folder``; one Verdict per submission."""
     temporary = TempCourse(folder, [assignment], course_root=course_root)
     temporary.generate(assignment)
@@ -69,7 +69,7 @@ def check_assignment(course_root: Path, assignment: str, workers: int, folder: P
         target.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, target / f"{assignment}.ipynb")
     course = Course(folder)
-    engine = GradingEngine(course, workers=workers, **(engine_options or {}))
+    engine = GradingEngine(course, workers=workers)
     results = {r.student: r for r in grade_with_progress(engine, assignment, console=console)}
     verdicts = []
     with course.gradebook() as gb:
@@ -98,7 +98,7 @@ def verdict_table(assignment: str, verdicts: list[Verdict]) -> Table:
 def run(args) -> int:
     course = Course(args.course)
     assignment = course.assignment(args.assignment)
-    make_engine(course, argparse_defaults(args))     # fails early, clearly, when the sandbox cannot run
+    make_engine(course, args)     # fails early, clearly, when the sandbox cannot run
     console = Console()
     with tempfile.TemporaryDirectory(prefix=f"course-check-{assignment}-") as folder:
         verdicts = check_assignment(course.root, assignment, args.workers, Path(folder), console=console)
@@ -115,10 +115,3 @@ def run(args) -> int:
             console.print(f"[red]{label}:[/red] " + "; ".join(names))
     return 0 if not (survivors or rejected or others) else 1
 
-
-def argparse_defaults(args):
-    """`course check` takes no sandbox options: grade with the defaults of `course grade`."""
-    args.no_sandbox = False
-    args.cell_timeout = None
-    args.notebook_timeout = None
-    return args
