@@ -11,12 +11,16 @@ if [[ "${1:-}" == "--dev" ]]; then extras="[dev]"; fi
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
 
-# System packages: Graphviz's `dot` (drawings), bubblewrap (the grading sandbox), and with --dev
-# PostgreSQL (the tests start a real server for the gradebook).
+# System packages: Graphviz's `dot` (drawings), bubblewrap (the grading sandbox), Node.js and npm
+# (JupyterHub's proxy), and with --dev PostgreSQL (the tests start a real server for the gradebook)
+# and Chromium (the browser tests).
 packages=()
 command -v dot >/dev/null 2>&1 || packages+=(graphviz)
 command -v bwrap >/dev/null 2>&1 || packages+=(bubblewrap)
+command -v npm >/dev/null 2>&1 || packages+=(nodejs npm)   # configurable-http-proxy, JupyterHub's proxy
 if [[ -n "$extras" ]] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then packages+=(postgresql); fi
+# Debian's chromium for the browser tests (Playwright drives it; it downloads no browser of its own)
+if [[ -n "$extras" ]] && ! command -v chromium >/dev/null 2>&1; then packages+=(chromium); fi
 if (( ${#packages[@]} )); then
     echo "==> installing Debian packages: ${packages[*]}"
     as_root apt-get update -qq
@@ -35,3 +39,11 @@ fi
 echo "==> installing the project into .venv ${extras:+with $extras}"
 .venv/bin/python -m pip install --quiet --upgrade pip==26.3
 .venv/bin/python -m pip install --quiet -e ".${extras}"
+
+# JupyterHub's proxy, from npm, inside the virtual environment (course hub finds it there).
+CHP_VERSION=5.3.0
+if [[ ! -x .venv/node/bin/configurable-http-proxy ]] || \
+   [[ "$(.venv/node/bin/configurable-http-proxy --version 2>/dev/null)" != "$CHP_VERSION" ]]; then
+    echo "==> installing configurable-http-proxy $CHP_VERSION (npm) into .venv/node"
+    npm install --silent --no-fund --no-audit --global --prefix .venv/node "configurable-http-proxy@$CHP_VERSION" >/dev/null
+fi
