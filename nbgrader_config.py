@@ -33,3 +33,27 @@ c.Autograde.sanitize_preprocessors = [
     "autograder.tamper_scan.FlagTampering",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
+
+# Student code runs only in the sandbox. nbgrader's Execute step is replaced by the grading
+# engine's sandboxed run (autograder/sandboxed_execute.py), so `nbgrader autograde` in this folder
+# and the formgrader's autograde button go through the sandbox too (or refuse, saying why).
+# What the run produced is sanitised (autograder/sanitize.py) before nbgrader writes autograded/:
+# the formgrader shows those notebooks to the instructor.
+c.Autograde.autograde_preprocessors = [
+    "autograder.sandboxed_execute.SandboxedExecute",
+    "nbgrader.preprocessors.LimitOutput",
+    "autograder.sanitize.SanitizeNotebook",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+
+# Feedback, from `course feedback` and from the formgrader alike: grades, hidden tests removed
+# (autograder/feedback_scrub.py), what students wrote sanitised, nbconvert's page styles.
+c.GenerateFeedback.preprocessors = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback_scrub.ScrubHiddenTests",
+    "autograder.sanitize.SanitizeNotebook",
+    "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
+]
+c.ScrubHiddenTests.source_directory = os.path.join(ROOT, "source")

@@ -177,7 +177,7 @@ class GradingEngine:
                                      for name, text in result.notebooks.items()}
         configured = self.course.config.Autograde.get("autograde_preprocessors", Autograde.autograde_preprocessors.default())
         steps = [(import_item(p) if isinstance(p, str) else p) for p in configured]
-        steps = [ReplaySandboxRun if step is Execute else step for step in steps]
+        steps = [ReplaySandboxRun if issubclass(step, Execute) else step for step in steps]   # SandboxedExecute too
         api = self.course.api()
         try:
             with temp_attrs(api.coursedir, assignment_id=assignment, student_id=student,
