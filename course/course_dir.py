@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import sys
 from pathlib import Path
 
@@ -16,6 +17,9 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
+
+from autograder.intake import kind
+from autograder.student_ids import id_problem, shown
 
 # nbgrader runs `alembic` (a console script installed next to this Python) to set up gradebooks.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
@@ -78,11 +82,43 @@ class Course:
         return sorted(p.stem for p in self.path("source", assignment).glob("*.ipynb"))
 
     def students_submitted(self, assignment: str) -> list[str]:
-        """Students with a folder submitted/<student>/<assignment>/, sorted."""
+        """Students with a folder submitted/<student>/<assignment>/, sorted: only real folders (no
+        symbolic links) whose name is a valid student id (autograder/student_ids.py); the others are
+        in refused_submitted() and are never graded."""
+        return sorted(self._submitted_folders(assignment)[0])
+
+    def refused_submitted(self, assignment: str) -> dict[str, str]:
+        """{folder name as printable text: why it is not graded} for the folders of submitted/ that hold
+        the assignment but are not usable (an invalid id, a symbolic link)."""
+        return self._submitted_folders(assignment)[1]
+
+    def _submitted_folders(self, assignment: str) -> tuple[list[str], dict[str, str]]:
         submitted = self.path("submitted")
+        good, refused = [], {}
         if not submitted.is_dir():
-            return []
-        return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+            return good, refused
+        for name in sorted(os.listdir(submitted)):
+            try:
+                mode = os.lstat(submitted / name).st_mode
+                inner = os.lstat(submitted / name / assignment).st_mode if stat.S_ISDIR(mode) else None
+            except (FileNotFoundError, NotADirectoryError):
+                continue
+            except (OSError, ValueError) as error:
+                refused[shown(name)] = f"cannot be looked at ({error})"
+                continue
+            if inner is None:
+                if stat.S_ISLNK(mode):
+                    refused[shown(name)] = (f"submitted/{shown(name)} is a symbolic link, not a folder; not graded. "
+                                            "Delete it and collect the student's work again")
+                continue
+            if problem := id_problem(name):
+                refused[shown(name)] = f"not graded: {problem}"
+            elif not stat.S_ISDIR(inner):
+                refused[shown(name)] = (f"submitted/{name}/{assignment} is {kind(inner)}, not a folder; not graded. "
+                                        "Delete it and collect the student's work again")
+            else:
+                good.append(name)
+        return good, refused
 
     # -- nbgrader ---------------------------------------------------------------------------
 

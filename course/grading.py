@@ -9,12 +9,14 @@ from __future__ import annotations
 import warnings
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from sqlalchemy.exc import SAWarning
 
 from autograder.engine import GradingEngine, StudentResult
 from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.student_ids import id_problem
 
 from .course_dir import Course, CourseError
 
@@ -62,7 +64,12 @@ def make_engine(course: Course, args) -> GradingEngine:
 def grade_with_progress(engine: GradingEngine, assignment: str, students=None, force=False,
                         console: Console | None = None) -> list[StudentResult]:
     console = console or Console()
+    invalid = [problem for student in students or [] if (problem := id_problem(student))]
+    if invalid:
+        raise CourseError(f"--student: {'; '.join(invalid)}.")
     submitted = engine.course.students_submitted(assignment)
+    for folder, why in engine.course.refused_submitted(assignment).items():
+        console.print(f"[red]problem:[/red] {escape(folder)}: {escape(why)}", highlight=False)
     unknown = sorted(set(students or []) - set(submitted))
     if unknown:
         raise CourseError(f"no submission of {assignment} from {', '.join(unknown)} in "
