@@ -64,15 +64,25 @@ def leaks(release_folder: Path, source_folder: Path) -> list[str]:
 
 
 def run(args) -> int:
-    """course release [ASSIGNMENT ...]: nbgrader's generate_assignment in the course itself (so its
-    gradebook knows the assignment), then the leak check on every student version."""
+    """course release [ASSIGNMENT ...] [--to-exchange | --feedback] [--exchange DIR].
+
+    Without options: nbgrader's generate_assignment in the course itself (so its gradebook knows
+    the assignment), then the leak check on every student version. --to-exchange then releases
+    each checked student version to the students (nbgrader release_assignment: the exchange's
+    <course>/outbound/<assignment>). --feedback only releases the feedback `course feedback` wrote
+    (nbgrader release_feedback), for every student who has some."""
     from .course_dir import Course, CourseError
 
     course = Course(args.course, db_url=args.db_url)
+    exchange = getattr(args, "exchange", None)
+    if exchange:
+        course.config.Exchange.root = str(Path(exchange).resolve())
     names = [course.assignment(name) for name in args.assignments] or course.assignments()
     if not names:
         raise CourseError(f"{course.path('source')} holds no assignments (source/<assignment>/*.ipynb).")
     api = course.api()
+    if getattr(args, "feedback", False):
+        return _release_feedback(course, api, names)
     for assignment in names:
         result = api.generate_assignment(assignment, force=True)
         if not result["success"]:
@@ -82,6 +92,47 @@ def run(args) -> int:
             print(f"{assignment}: the student version leaks:", *problems, sep="\n  ", file=sys.stderr)
             return 1
         print(f"released {assignment} -> {course.path('release', assignment)} (no solution or hidden test leaked)")
+        if getattr(args, "to_exchange", False):
+            _to_exchange(course, api, assignment)
+    return 0
+
+
+def _exchange_root(course) -> Path:
+    return Path(course.config.Exchange.get("root", "/usr/local/share/nbgrader/exchange"))
+
+
+def _to_exchange(course, api, assignment: str) -> None:
+    """nbgrader release_assignment, replacing an earlier release of the same assignment."""
+    from .course_dir import CourseError
+
+    exchange = _exchange_root(course)
+    if not exchange.is_dir():
+        raise CourseError(f"the exchange {exchange} does not exist: create it world-writable with the sticky bit "
+                          f"(mkdir -p {exchange} && chmod 1777 {exchange}; `course hub` does this), or pass --exchange DIR.")
+    outbound = exchange / course.course_id / "outbound" / assignment
+    if outbound.exists():
+        api.unrelease(assignment)
+    result = api.release_assignment(assignment)
+    if not result["success"]:
+        raise CourseError(f"nbgrader could not release {assignment} to the exchange {exchange}:\n"
+                          f"{result.get('error') or result.get('log')}\nThe exchange must be writable by you "
+                          f"(chmod 1777 {exchange}) and {exchange / course.course_id} yours, if it exists.")
+    print(f"released {assignment} to the students -> {outbound}")
+
+
+def _release_feedback(course, api, names: list[str]) -> int:
+    """nbgrader release_feedback per assignment; an assignment without feedback is an error."""
+    from .course_dir import CourseError
+
+    for assignment in names:
+        students = sorted(p.name for p in course.path("feedback").glob(f"*/{assignment}") if any(p.glob("*.html")))
+        if not students:
+            raise CourseError(f"no feedback for {assignment} in {course.path('feedback')}: run course feedback {assignment} first.")
+        result = api.release_feedback(assignment)
+        if not result["success"]:
+            raise CourseError(f"nbgrader could not release the feedback of {assignment} to {_exchange_root(course)}:\n"
+                              f"{result.get('error') or result.get('log')}")
+        print(f"released the feedback of {assignment} for {len(students)} student(s): {', '.join(students)}")
     return 0
 
 
