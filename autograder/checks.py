@@ -13,7 +13,7 @@ from __future__ import annotations
 import mini_autograd as ag
 
 from . import integrity as safe
-from .feedback import CheckFailed, describe_shape, likely_cause, mismatch_message, worst_mismatch
+from .feedback import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64, numeric_directional, numeric_vjp
 
 FULL_JACOBIAN_LIMIT = 400  # output size x input size up to which every Jacobian entry is checked
@@ -76,7 +76,7 @@ def call_student(exercise: str, what: str, function, *arguments):
     except AssertionError:
         raise
     except Exception as error:  # noqa: BLE001 - any error of student code becomes feedback
-        _fail(exercise, f"{what} raised {type(error).__name__}: {error}")
+        _fail(exercise, f"{what} raised {type(error).__name__}: {student_text(error)}")
 
 
 def check_values(got, expected, exercise: str, what: str = "the result", atol: float = 1e-6, rtol: float = 1e-5):

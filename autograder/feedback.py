@@ -7,13 +7,66 @@ sign flipped, missing factor, not summed over the batch...).
 
 from __future__ import annotations
 
+import os
+import types
 from dataclasses import dataclass
 
 from . import integrity as safe
 
+# Text a check quotes from the student's own code (an exception message) sits between these two
+# invisible characters, so that feedback can leave it out: student code may have put anything in
+# it (autograder/feedback_scrub.py shows the rest of the message).
+STUDENT_TEXT_START, STUDENT_TEXT_END = "\u2062", "\u2063"
+
+_PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
+_TracebackType = types.TracebackType
+
+
+def student_text(value) -> str:
+    """str(value), from student code, marked as such (see STUDENT_TEXT_START)."""
+    text = str(value).replace(STUDENT_TEXT_START, "").replace(STUDENT_TEXT_END, "")
+    return f"{STUDENT_TEXT_START}{text}{STUDENT_TEXT_END}"
+
+
+def _without_check_frames(tb):
+    """tb without the frames of the autograder package (the checks' own code)."""
+    kept = []
+    while tb is not None:
+        if not tb.tb_frame.f_code.co_filename.startswith(_PACKAGE_DIR):
+            kept.append(tb)
+        tb = tb.tb_next
+    trimmed = None
+    for entry in reversed(kept):
+        trimmed = _TracebackType(trimmed, entry.tb_frame, entry.tb_lasti, entry.tb_lineno)
+    return trimmed
+
+
+def _render_traceback_(self):
+    """What IPython shows for a failed check (IPython calls ``_render_traceback_`` of an exception
+    instead of formatting it): the traceback without the checks' own frames, so the student sees
+    the test line and their own code, then the check's message; not 30 lines of grader internals.
+
+    It never raises: IPython sends no error at all when this fails, and a test cell without an
+    error would score full marks."""
+    try:
+        error, seen = self, set()
+        while error is not None and id(error) not in seen:   # the chain: the student's own error too
+            seen.add(id(error))
+            error.__traceback__ = _without_check_frames(error.__traceback__)
+            error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+        return list(safe._ipython().InteractiveTB.structured_traceback(type(self), self, self.__traceback__))
+    except BaseException:  # noqa: BLE001 - see the docstring
+        return [f"{type(self).__name__}: {self}"]
+
 
 class CheckFailed(AssertionError):
     """A check found a wrong answer; the message says where and why."""
+
+    _render_traceback_ = _render_traceback_
+
+
+# TamperingDetected lives in integrity.py, which cannot import this module (it is imported by it).
+safe.TamperingDetected._render_traceback_ = _render_traceback_
 
 
 @dataclass

@@ -24,7 +24,7 @@ import mini_autograd as ag
 
 from . import integrity as safe
 from .checks import _as_array, _check_not_mutated, _check_same_shape, _fail, _random_inputs, call_student
-from .feedback import CheckFailed, describe_shape, likely_cause, mismatch_message, worst_mismatch
+from .feedback import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64
 
 # References taken at import, in the notebook's locked setup cell (before any student code).
@@ -676,7 +676,7 @@ def check_raises(function, arguments, error, exercise: str, what: str):
     except AssertionError:
         raise
     except Exception as other:  # noqa: BLE001
-        _fail(exercise, f"{what} should raise {error.__name__}, but it raised {type(other).__name__}: {other}")
+        _fail(exercise, f"{what} should raise {error.__name__}, but it raised {type(other).__name__}: {student_text(other)}")
     _fail(exercise, f"{what} should raise {error.__name__}, but it returned normally.")
 
 

@@ -24,7 +24,7 @@ import mini_autograd as ag
 
 from . import integrity as safe
 from .checks import _fail, call_student
-from .feedback import likely_cause, mismatch_message, worst_mismatch
+from .feedback import likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64
 
 # References taken at import (the setup cell imports this module before any student code).
@@ -191,7 +191,7 @@ def check_regularized_loss(student_fn, exercise: str, *, cases=(((4, 6, 3), 8, 0
         try:
             got.backward()
         except Exception as error:  # a loss that is not part of a graph
-            _fail(exercise, f"backward() on your loss failed ({type(error).__name__}: {error}).")
+            _fail(exercise, f"backward() on your loss failed ({type(error).__name__}: {student_text(error)}).")
         safe.verify(exercise)
         for k, (p, q) in enumerate(zip(params, reference_model.parameters())):
             name = f"{'weight' if q.ndim == 2 else 'bias'} of layer {k // 2 + 1}"
