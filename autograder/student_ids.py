@@ -28,11 +28,19 @@ ALLOWED = "ASCII letters, digits and . _ @ -"
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]*")
 
 
-def shown(text: str, limit: int = 80) -> str:
-    """text as it may be printed to a terminal or log: repr() (so control characters and newlines
-    show as escapes), cut to limit characters."""
-    quoted = repr(text)
-    return quoted if len(quoted) <= limit else quoted[: limit - 5] + "...'" + f" ({len(text)} characters)"
+def quoted(text: str, limit: int = 80) -> str:
+    """text in quotes as repr() writes it (control characters, newlines and escape sequences show as
+    escapes, so a name cannot rewrite the instructor's terminal), cut to about limit characters."""
+    text_repr = repr(text)
+    return text_repr if len(text_repr) <= limit else f"{text_repr[: limit - 4]}...' ({len(text)} characters)"
+
+
+def printable(text: str, limit: int = 120) -> str:
+    """A name from a student (a file, a folder, an archive entry) for a report line: as it is when it is
+    printable and short, else quoted()."""
+    if text.isprintable() and len(text) <= limit:
+        return text
+    return quoted(text, limit)
 
 
 def id_problem(student: str) -> str | None:
@@ -40,16 +48,16 @@ def id_problem(student: str) -> str | None:
     if not isinstance(student, str) or not student:
         return "an empty student id is not usable"
     if len(student) > MAX_LENGTH:
-        return (f"the student id {shown(student)} is {len(student)} characters long, over the limit of "
+        return (f"the student id {quoted(student)} is {len(student)} characters long, over the limit of "
                 f"{MAX_LENGTH}; rename the folder or file to a shorter id")
     if _ID.fullmatch(student):
         return None
     bad = sorted({c for c in student if not re.fullmatch(r"[A-Za-z0-9._@-]", c)})
     if bad:
         listed = " ".join(repr(c) for c in bad[:8])
-        return (f"the student id {shown(student)} contains {listed}; a student id has only {ALLOWED}. "
+        return (f"the student id {quoted(student)} contains {listed}; a student id has only {ALLOWED}. "
                 f"Rename the folder or file to such an id")
-    return (f"the student id {shown(student)} starts with {student[0]!r}; a student id starts with a letter or "
+    return (f"the student id {quoted(student)} starts with {student[0]!r}; a student id starts with a letter or "
             f"a digit. Rename the folder or file")
 
 

@@ -19,7 +19,7 @@ from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
 from autograder.intake import kind
-from autograder.student_ids import id_problem, shown
+from autograder.student_ids import id_problem, printable
 
 # nbgrader runs `alembic` (a console script installed next to this Python) to set up gradebooks.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
@@ -104,17 +104,17 @@ class Course:
             except (FileNotFoundError, NotADirectoryError):
                 continue
             except (OSError, ValueError) as error:
-                refused[shown(name)] = f"cannot be looked at ({error})"
+                refused[printable(name)] = f"cannot be looked at ({error})"
                 continue
             if inner is None:
                 if stat.S_ISLNK(mode):
-                    refused[shown(name)] = (f"submitted/{shown(name)} is a symbolic link, not a folder; not graded. "
+                    refused[printable(name)] = (f"submitted/{printable(name)} is a symbolic link, not a folder; not graded. "
                                             "Delete it and collect the student's work again")
                 continue
             if problem := id_problem(name):
-                refused[shown(name)] = f"not graded: {problem}"
+                refused[printable(name)] = f"not graded: {problem}"
             elif not stat.S_ISDIR(inner):
-                refused[shown(name)] = (f"submitted/{name}/{assignment} is {kind(inner)}, not a folder; not graded. "
+                refused[printable(name)] = (f"submitted/{name}/{assignment} is {kind(inner)}, not a folder; not graded. "
                                         "Delete it and collect the student's work again")
             else:
                 good.append(name)
