@@ -48,12 +48,19 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# Feedback, from `course feedback` and from the formgrader alike: grades, hidden tests removed
-# (autograder/feedback_scrub.py), what students wrote sanitised, nbconvert's page styles.
+# Feedback, from `course feedback` and from the formgrader alike (autograder/feedback_scrub.py):
+# grades; hidden-test regions out of the code; test cells show only the checks' verdicts, and the
+# student's cells that ran after a hidden test show a note instead of their outputs; the grader's
+# paths shortened; a page that would still show a hidden-test line is not written; what students
+# wrote sanitised; nbconvert's page styles.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "autograder.feedback_scrub.ScrubHiddenTests",
+    "autograder.feedback_scrub.ShowVerdicts",
+    "autograder.feedback_scrub.HideGraderPaths",
+    "autograder.feedback_scrub.RefuseHiddenTestLeaks",
     "autograder.sanitize.SanitizeNotebook",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
-c.ScrubHiddenTests.source_directory = os.path.join(ROOT, "source")
+c.HiddenTestsPreprocessor.source_directory = os.path.join(ROOT, "source")
+c.HiddenTestsPreprocessor.release_directory = os.path.join(ROOT, "release")

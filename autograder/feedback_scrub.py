@@ -1,118 +1,359 @@
-"""ScrubHiddenTests: nbgrader feedback without the hidden test code (nbgrader issues #917, #1363).
+"""Feedback that shows students what the checks say, and no hidden test code (nbgrader #917, #1363).
 
 Before grading, nbgrader puts back the instructor's version of every test cell, hidden tests
-included, so its HTML feedback shows them: in the test cells and in the traceback of a failed
-test. This preprocessor, registered into GenerateFeedback's preprocessors by course/feedback.py,
-reads the hidden-test regions (### BEGIN HIDDEN TESTS ... ### END HIDDEN TESTS) of the
-instructor's notebook source/<assignment>/<notebook>.ipynb and, in the notebook being turned
-into feedback:
+included, and the student's code runs next to them: it can read them (``In``, ``linecache``,
+frames, ``inspect``, IPython's history) and print, raise, display or stash them, in any encoding.
+Pattern matching cannot find every encoding, so feedback does not show what a test cell printed
+or raised; it shows the verdict of the checks:
 
-  - in each test cell, replaces a hidden-test region with a line `# hidden tests`, and drops
-    any other line of the cell that is a hidden-test line;
-  - in error outputs, replaces every traceback line (and evalue line) that quotes a hidden-test
-    line with `... (hidden test code)`.
+- ``ScrubHiddenTests``: in the code of every cell but the student's answers, each hidden-test
+  region becomes one line ``# hidden tests``.
+- ``ShowVerdicts``: a test cell's outputs become its verdict only: "Passed.", or the failure
+  message of a check (``check_message``), or a fixed sentence for any other exception. Outputs of
+  the student's cells that ran after the first test cell with hidden tests are dropped, with a
+  one-line note: student code may have stashed what it read during a test and printed it later.
+- ``HideGraderPaths``: the grader's folders (the course, the sandbox, the Python installation) are
+  shortened to their last two parts in the outputs that stay.
+- ``RefuseHiddenTestLeaks``: the last line of defence: a notebook that still shows a hidden-test
+  line anywhere fails, so nbgrader writes no page for it.
 
-A hidden-test line is a line inside a region that does not also appear outside every region of
-the source notebook. The failure message of a check (the error's evalue) quotes no source and
-stays: it is what the student needs.
+What is secret is decided against what the student was given: a line of a hidden-test region is
+secret unless the release version (release/<assignment>/<notebook>.ipynb) or the source outside
+the hidden regions shows it, so visible test code is never mistaken for a hidden test.
+
+``HiddenTests.check_message`` is also what ``course export`` (Gradescope results.json) and
+``course report`` show of a failure.
 """
 
 from __future__ import annotations
 
+import ast
+import builtins
+import functools
+import keyword
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
-from traitlets import Unicode
+from traitlets import Integer, Unicode
+
+from .feedback import STUDENT_TEXT_END, STUDENT_TEXT_START
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"  # nbgrader's ClearHiddenTests delimiters
 PLACEHOLDER = "# hidden tests"
-HIDDEN_OUTPUT_LINE = "    ... (hidden test code)"
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-CONTEXT_LINE = re.compile(r"\s*(?:-*>)?\s*\d+ (.*)")  # IPython's "---> 12 code" and "     8 code"
-MIN_QUOTED = 12  # hidden lines this long are also looked for inside other text
+MIN_SECRET = 12  # shorter hidden lines ("x = 1.0") are ordinary code, not telling
+
+# Who may put a message in front of a student: the checks (autograder/feedback.py, integrity.py)
+# and the grader's own error outputs (autograder/executor.py).
+AUTHORED = ("CheckFailed", "TamperingDetected", "CellTimeoutError", "KernelDied", "NotRun")
+BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
+                               if isinstance(value, type) and issubclass(value, BaseException))
+PASSED = "Passed."
+HIDDEN_MESSAGE = "(the message of this check quoted hidden test code, so it is not shown)"
+STUDENT_MESSAGE = "[your code's message: run the cell in your notebook to see it]"
+DROPPED_NOTE = ("[feedback: the output of this cell is not shown: it ran after hidden tests, which your "
+                "code could have read]\n")
+MAX_MESSAGE_LINES, MAX_MESSAGE_CHARS, MAX_MESSAGE_NUMBERS = 12, 1200, 40
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+TOKEN = re.compile(r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?!\w)|(?P<word>\w+)")
+PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.+~-]+){2,}[/\\]?")
+UNPRINTABLE = re.compile(r"[^\x20-\x7e\n\t…×]")
+TAMPER_PREFIX = re.compile(r"raise AssertionError\((?P<message>'Integrity check:.*'|\"Integrity check:.*\")\)")
 
 
-def hidden_lines(nb: nbformat.NotebookNode) -> set[str]:
-    """The stripped lines inside hidden-test regions (delimiters included) that do not also
-    appear outside them anywhere in nb."""
-    inside_lines, outside_lines = set(), set()
-    for cell in nb.cells:
-        inside = False
+def _normal(text: str) -> str:
+    """text with ANSI colours removed and every run of white space made one space."""
+    return " ".join(ANSI.sub("", text).split())
+
+
+def _regions(source: str):
+    """(line, inside a hidden region?) for each line of a cell; delimiter lines count as inside."""
+    inside = False
+    for line in source.splitlines():
+        if BEGIN in line:
+            inside = True
+            yield line, True
+        elif END in line:
+            yield line, True
+            inside = False
+        else:
+            yield line, inside
+
+
+def released_version(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
+    """The source notebook without its solution and hidden-test regions: what students are given."""
+    released = nbformat.from_dict(source)
+    for cell in released.cells:
+        lines, skipping = [], False
         for line in cell.source.splitlines():
-            text = line.strip()
-            if BEGIN in line or END in line:
-                inside = BEGIN in line
-                inside_lines.add(text)
-            elif text:
-                (inside_lines if inside else outside_lines).add(text)
-    return inside_lines - outside_lines
+            if BEGIN in line or "BEGIN SOLUTION" in line:
+                skipping = True
+            elif END in line or "END SOLUTION" in line:
+                skipping = False
+            elif not skipping:
+                lines.append(line)
+        cell.source = "\n".join(lines)
+    return released
 
 
-def _indent(line: str) -> str:
-    return line[: len(line) - len(line.lstrip())]
+@functools.lru_cache(maxsize=1)
+def package_words() -> frozenset[str]:
+    """The words the checks and mini_autograd could put in a message: every word of their source
+    files, Python's builtins and keywords."""
+    root = Path(__file__).resolve().parent
+    words = set(dir(builtins)) | set(keyword.kwlist)
+    for path in [*root.glob("*.py"), *(root.parent / "mini_autograd").rglob("*.py")]:
+        words.update(WORD.findall(path.read_text(encoding="utf-8", errors="replace")))
+    return frozenset(words)
 
 
-class ScrubHiddenTests(NbGraderPreprocessor):
-    """Remove hidden test code from test cells and tracebacks (see the module docstring)."""
+@dataclass
+class HiddenTests:
+    """What of one notebook is hidden from students, and how a message is made safe to show them."""
+
+    secret_lines: list[str]   # normalized, longest first
+    vocabulary: frozenset[str]
+    hidden_cells: frozenset[str] = frozenset()   # grade ids of the cells with hidden tests
+
+    @classmethod
+    def of(cls, source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> "HiddenTests":
+        """From the instructor's notebook and the student version that was released."""
+        shown = [cell.source for cell in release.cells]
+        hidden, hidden_cells = set(), set()
+        for cell in source.cells:
+            if BEGIN in cell.source:
+                hidden_cells.add(cell.metadata.get("nbgrader", {}).get("grade_id", ""))
+            for line, inside in _regions(cell.source):
+                (hidden.add(_normal(line)) if inside else shown.append(line))
+        visible = _normal("\n".join(shown))
+        secret = {line for line in hidden if BEGIN in line or END in line
+                  or (len(line) >= MIN_SECRET and line not in visible)}
+        vocabulary = package_words() | set(WORD.findall("\n".join(cell.source for cell in release.cells)))
+        return cls(sorted(secret, key=lambda line: (-len(line), line)), frozenset(vocabulary), frozenset(hidden_cells))
+
+    @classmethod
+    def from_files(cls, source: Path, release: Path) -> "HiddenTests":
+        """From source/<assignment>/<notebook>.ipynb and release/...; without a release folder, from the
+        student version made from the source (solutions and hidden tests removed)."""
+        if not Path(source).is_file():
+            raise FileNotFoundError(f"no source notebook {source}: without it the hidden tests cannot be told "
+                                    f"apart, so no feedback is shown")
+        source_nb = nbformat.read(source, as_version=4)
+        release_nb = nbformat.read(release, as_version=4) if Path(release).is_file() else released_version(source_nb)
+        return cls.of(source_nb, release_nb)
+
+    def leaks(self, text: str) -> list[str]:
+        """The secret lines that text shows (white space and colours ignored)."""
+        text = _normal(text)
+        return [line for line in self.secret_lines if line in text]
+
+    def check_message(self, message: str) -> str:
+        """A message of the checks or the grader as a student may see it: without what the checks
+        quoted from student code (STUDENT_TEXT_START...END), with every word that is neither a
+        number nor a word of the course (the checks, mini_autograd, the student version of the
+        notebook, Python's builtins) replaced by "…", without paths and unusual characters, at most
+        MAX_MESSAGE_LINES lines and MAX_MESSAGE_CHARS characters; a message that quotes a hidden-test
+        line is replaced by HIDDEN_MESSAGE. Student code can raise or forge such a message, so no
+        part of it is trusted: only the words the course itself uses, and numbers, get through."""
+        text = ANSI.sub("", str(message))
+        text = re.sub(f"{STUDENT_TEXT_START}[^{STUDENT_TEXT_END}]*(?:{STUDENT_TEXT_END}|$)", STUDENT_MESSAGE, text)
+        if self.leaks(text):
+            return HIDDEN_MESSAGE
+        text = PATH.sub("…", UNPRINTABLE.sub("", text.replace("\r", "")))
+        numbers = 0
+
+        def token(match: re.Match) -> str:
+            nonlocal numbers
+            if match.group("number") is not None:
+                numbers += 1
+                return match.group(0) if numbers <= MAX_MESSAGE_NUMBERS else "…"
+            return match.group(0) if match.group(0) in self.vocabulary else "…"
+
+        text = re.sub(r"…(?:[ \t]*…)+", "…", TOKEN.sub(token, text))
+        lines = text.strip().splitlines()
+        text = "\n".join(lines[:MAX_MESSAGE_LINES]) + ("\n…" if len(lines) > MAX_MESSAGE_LINES else "")
+        text = text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
+        return HIDDEN_MESSAGE if self.leaks(text) else text
+
+
+# -- the verdict of a test cell ---------------------------------------------------------------
+
+def is_test_cell(cell) -> bool:
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return cell.get("cell_type") == "code" and bool(meta.get("grade")) and not meta.get("solution")
+
+
+def has_hidden_tests(cell, hidden: HiddenTests) -> bool:
+    """Whether the instructor's version of this cell has hidden tests (whatever the cell shows now)."""
+    grade_id = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    return BEGIN in cell.get("source", "") or PLACEHOLDER in cell.get("source", "") or grade_id in hidden.hidden_cells
+
+
+def tamper_scan_message(cell) -> str | None:
+    """The message autograder.tamper_scan put in front of this test cell's code, if it did: taken
+    from the code the grader wrote, not from what the cell printed."""
+    first = cell.get("source", "").split("\n", 1)[0]
+    match = TAMPER_PREFIX.fullmatch(first)
+    if not match:
+        return None
+    try:
+        return str(ast.literal_eval(match.group("message")))
+    except (ValueError, SyntaxError):
+        return None
+
+
+def failure(cell, hidden: HiddenTests) -> tuple[str, str] | None:
+    """(name, message) that students are shown for a test cell that failed, None if it passed.
+
+    The message of an exception raised by the checks or an error of the grader is shown through
+    HiddenTests.check_message; any other exception is named only if it is one of Python's own."""
+    prefix = tamper_scan_message(cell)
+    if prefix is not None:
+        return "TamperingDetected", hidden.check_message(prefix)
+    errors = [output for output in cell.get("outputs", []) if output.get("output_type") == "error"]
+    if not errors:
+        return None
+    error = next((e for e in reversed(errors) if e.get("ename") in AUTHORED), errors[-1])
+    ename = str(error.get("ename", ""))
+    if ename in AUTHORED:
+        return ename, hidden.check_message(error.get("evalue", ""))
+    if ename in BUILTIN_EXCEPTIONS:
+        return ename, (f"The test stopped with {ename}, raised by your code or by the test itself; its message "
+                       f"and traceback are not shown in feedback. Run the cell in your notebook to see them.")
+    return "Error", ("The test stopped with an exception; its message and traceback are not shown in feedback. "
+                     "Run the cell in your notebook to see them.")
+
+
+def verdict_outputs(cell, hidden: HiddenTests) -> list:
+    """The outputs a test cell keeps in feedback: one line saying it passed, or one error output."""
+    failed = failure(cell, hidden)
+    if failed is None:
+        return [nbformat.v4.new_output("stream", name="stdout", text=PASSED + "\n")]
+    name, message = failed
+    return [nbformat.v4.new_output("error", ename=name, evalue=message, traceback=[f"{name}: {message}"])]
+
+
+# -- nbgrader preprocessors (GenerateFeedback, see nbgrader_config.py) -------------------------
+
+class HiddenTestsPreprocessor(NbGraderPreprocessor):
+    """A preprocessor that knows what of the notebook is hidden (HiddenTests of its assignment)."""
 
     source_directory = Unicode(
-        "source", help="The folder of <assignment>/<notebook>.ipynb, the instructor's notebooks."
+        "source", help="The folder of <assignment>/<notebook>.ipynb, the instructor's notebooks with the hidden "
+                       "tests (relative to the course folder, or absolute)."
+    ).tag(config=True)
+    release_directory = Unicode(
+        "release", help="The folder of <assignment>/<notebook>.ipynb as released to students: what they were shown "
+                        "is not secret (relative to the course folder, or absolute)."
+    ).tag(config=True)
+
+    def hidden_tests(self, resources) -> HiddenTests:
+        info = resources["nbgrader"]
+        name = f"{info['notebook']}.ipynb"
+        return HiddenTests.from_files(Path(self.source_directory, info["assignment"], name),
+                                      Path(self.release_directory, info["assignment"], name))
+
+
+class ScrubHiddenTests(HiddenTestsPreprocessor):
+    """In every cell but the student's answers, each hidden-test region becomes one line `# hidden tests`."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code" and not cell.metadata.get("nbgrader", {}).get("solution"):
+            cell.source = scrub_source(cell.source)
+        return cell, resources
+
+
+def scrub_source(source: str) -> str:
+    lines = []
+    for line, inside in _regions(source):
+        if not inside:
+            lines.append(line)
+        elif BEGIN in line:
+            lines.append(line[: len(line) - len(line.lstrip())] + PLACEHOLDER)
+    return "\n".join(lines)
+
+
+class ShowVerdicts(HiddenTestsPreprocessor):
+    """Test cells show their verdict only; the student's cells that ran after a hidden test show a note
+    instead of their outputs (see the module docstring)."""
+
+    drop_after_hidden_tests = Integer(
+        1, help="1: drop the outputs of every non-test cell after the first test cell with hidden tests (student "
+                "code may print there what it read during a test). 0: keep them (not safe)."
     ).tag(config=True)
 
     def preprocess(self, nb, resources):
-        info = resources["nbgrader"]
-        path = Path(self.source_directory, info["assignment"], f"{info['notebook']}.ipynb")
-        if not path.is_file():
-            raise FileNotFoundError(f"no source notebook {path}: without it the hidden tests cannot be "
-                                    f"told apart, so no feedback is written for {info['student']}")
-        self.hidden = hidden_lines(nbformat.read(path, as_version=4))
-        self.quoted = [line for line in self.hidden if len(line) >= MIN_QUOTED]
-        return super().preprocess(nb, resources)
+        hidden = self.hidden_tests(resources)
+        after_hidden = False
+        for cell in nb.cells:
+            if cell.cell_type != "code":
+                continue
+            if is_test_cell(cell):
+                cell.outputs = verdict_outputs(cell, hidden)
+                after_hidden = after_hidden or has_hidden_tests(cell, hidden)
+            elif after_hidden and self.drop_after_hidden_tests and cell.get("outputs"):
+                cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=DROPPED_NOTE)]
+            cell.execution_count = None
+        return nb, resources
+
+
+class HideGraderPaths(NbGraderPreprocessor):
+    """Paths of the grading machine in text outputs (tracebacks, printed paths) are cut to their last two
+    parts: students see `…/numpy/linalg.py`, not where the course or the sandbox is."""
 
     def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type != "code":
-            return cell, resources
-        if not cell.metadata.get("nbgrader", {}).get("solution"):
-            cell.source = self.scrub_source(cell.source)
         for output in cell.get("outputs", []):
+            if "text" in output:
+                output["text"] = short_paths(output["text"])
             if output.get("output_type") == "error":
-                output["traceback"] = [self.scrub_output(entry) for entry in output.get("traceback", [])]
-                output["evalue"] = self.scrub_output(output.get("evalue", ""))
+                output["evalue"] = short_paths(output.get("evalue", ""))
+                output["traceback"] = [short_paths(line) for line in output.get("traceback", [])]
+            data = output.get("data", {})
+            if "text/plain" in data:
+                data["text/plain"] = short_paths(data["text/plain"])
         return cell, resources
 
-    def scrub_source(self, source: str) -> str:
-        """Each hidden region, and any run of hidden lines, becomes one placeholder line."""
-        lines, inside = [], False
-        for line in source.split("\n"):
-            if BEGIN in line:
-                inside = True
-                lines.append(_indent(line) + PLACEHOLDER)
-            elif END in line:
-                inside = False
-            elif inside:
-                continue
-            elif line.strip() in self.hidden:
-                if not lines or lines[-1].strip() != PLACEHOLDER:
-                    lines.append(_indent(line) + PLACEHOLDER)
-            else:
-                lines.append(line)
-        return "\n".join(lines)
 
-    def quotes_hidden(self, line: str) -> bool:
-        plain = ANSI.sub("", line)
-        context = CONTEXT_LINE.fullmatch(plain)
-        if context and context.group(1).strip() in self.hidden:
-            return True
-        return any(hidden in plain for hidden in self.quoted)
+def short_paths(text) -> str:
+    text = "".join(text) if isinstance(text, list) else str(text)
 
-    def scrub_output(self, text: str) -> str:
-        """text without the lines that quote hidden test code (one marker per removed run)."""
-        lines = []
-        for line in text.split("\n"):
-            if not self.quotes_hidden(line):
-                lines.append(line)
-            elif not lines or lines[-1] != HIDDEN_OUTPUT_LINE:
-                lines.append(HIDDEN_OUTPUT_LINE)
-        return "\n".join(lines)
+    def cut(match: re.Match) -> str:
+        parts = [p for p in re.split(r"[/\\]", match.group(0)) if p]
+        return "…/" + "/".join(parts[-2:])
+
+    return PATH.sub(cut, text)
+
+
+class LeakedHiddenTests(Exception):
+    """A feedback notebook would still show hidden test code."""
+
+
+class RefuseHiddenTestLeaks(HiddenTestsPreprocessor):
+    """Fails (so nbgrader writes no feedback page for this student) when any cell's code or output still
+    shows a secret hidden-test line: the last line of defence if a step before it went wrong."""
+
+    def preprocess(self, nb, resources):
+        hidden = self.hidden_tests(resources)
+        found = hidden.leaks(notebook_text(nb))
+        if found:
+            info = resources["nbgrader"]
+            raise LeakedHiddenTests(f"the feedback of {info['student']} for {info['assignment']}/{info['notebook']} "
+                                    f"would show hidden test code ({found[0]!r}); no page is written")
+        return nb, resources
+
+
+def notebook_text(nb) -> str:
+    """Every cell's code and every text of its outputs, as one string."""
+    parts = []
+    for cell in nb.cells:
+        parts.append(cell.source)
+        for output in cell.get("outputs", []):
+            parts.append("".join(output.get("text", "")))
+            parts += [output.get("ename", ""), output.get("evalue", ""), *output.get("traceback", [])]
+            parts += [value if isinstance(value, str) else "".join(value) if isinstance(value, list) else ""
+                      for value in output.get("data", {}).values()]
+    return "\n".join(parts)

@@ -1,10 +1,13 @@
-"""course feedback ASSIGNMENT: HTML feedback per graded student, without hidden test code.
+"""course feedback ASSIGNMENT: HTML feedback per graded student, showing the checks' verdicts and no hidden test code.
 
 nbgrader's generate_feedback (through NbGraderAPI) turns autograded/<student>/<assignment>/*.ipynb
-into feedback/<student>/<assignment>/<notebook>.html. Its plain output shows the hidden tests
-(nbgrader issues #917, #1363), so for this run autograder.feedback_scrub.ScrubHiddenTests joins
-GenerateFeedback's preprocessors. Each page is then read back as text: a page that still quotes a
-hidden-test line is deleted and reported (exit status 1) rather than handed out.
+into feedback/<student>/<assignment>/<notebook>.html with the preprocessors of the course's
+configuration (nbgrader_config.py, GenerateFeedback.preprocessors), the same as the formgrader's
+feedback button. That list must hold the steps of autograder/feedback_scrub.py (hidden-test regions
+out of the code, test cells reduced to their verdicts, grader paths shortened, a final leak check);
+without them this command refuses to run. Each page written is then read back as text: a page that
+still shows a secret hidden-test line (one the student version does not show) is deleted and
+reported, and so is every student left without a page (exit status 1).
 """
 
 from __future__ import annotations
@@ -12,11 +15,17 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from pathlib import Path
 
-import nbformat
-
-from autograder.feedback_scrub import MIN_QUOTED, ScrubHiddenTests, hidden_lines
+from autograder.feedback_scrub import HiddenTests
 
 from .course_dir import Course, CourseError
+
+REQUIRED_STEPS = [
+    "nbgrader.preprocessors.GetGrades",
+    "autograder.feedback_scrub.ScrubHiddenTests",
+    "autograder.feedback_scrub.ShowVerdicts",
+    "autograder.feedback_scrub.HideGraderPaths",
+    "autograder.feedback_scrub.RefuseHiddenTestLeaks",
+]
 
 
 class _Text(HTMLParser):
@@ -46,11 +55,21 @@ def html_text(path: Path) -> str:
     return "".join(parser.parts)
 
 
-def leaked_lines(html: Path, source_notebook: Path) -> list[str]:
-    """Hidden-test lines (long enough to be telling) that the page shows."""
-    text = html_text(html)
-    hidden = hidden_lines(nbformat.read(source_notebook, as_version=4))
-    return sorted(line for line in hidden if len(line) >= MIN_QUOTED and line in text)
+def _name(step) -> str:
+    return step if isinstance(step, str) else f"{step.__module__}.{step.__name__}"
+
+
+def configured_steps(course: Course) -> list[str]:
+    """GenerateFeedback.preprocessors of the course's configuration, by dotted name; refuses a
+    configuration that lacks a step that keeps hidden tests out of feedback."""
+    steps = [_name(step) for step in course.config.GenerateFeedback.get("preprocessors", [])]
+    missing = [step for step in REQUIRED_STEPS if step not in steps]
+    if missing:
+        raise CourseError(
+            f"{course.root / 'nbgrader_config.py'}: c.GenerateFeedback.preprocessors lacks {', '.join(missing)}. "
+            f"Without them feedback pages show hidden tests and whatever student code printed. The list should "
+            f"read: {', '.join(REQUIRED_STEPS)}, then any sanitiser and nbconvert.preprocessors.CSSHTMLHeaderPreprocessor.")
+    return steps
 
 
 def graded_students(course: Course, assignment: str) -> list[str]:
@@ -60,39 +79,47 @@ def graded_students(course: Course, assignment: str) -> list[str]:
     return sorted(p.name for p in autograded.iterdir() if any((p / assignment).glob("*.ipynb")))
 
 
-def run(args) -> int:
-    from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
-    from nbgrader.preprocessors import GetGrades
+def _refusals(log: str) -> list[str]:
+    """The reasons nbgrader's log gives for pages it did not write (our leak check's, mostly)."""
+    return [line.split(":", 1)[1].strip() for line in log.splitlines() if line.startswith("autograder.feedback_scrub.")
+            and ":" in line]
 
+
+def run(args) -> int:
     course = Course(args.course, db_url=args.db_url)
     assignment = course.assignment(args.assignment)
+    configured_steps(course)
     students = graded_students(course, assignment)
     if not students:
         raise CourseError(f"no graded submissions of {assignment} in {course.path('autograded')}: collect them "
                           f"(course collect {assignment}) and grade them (course grade {assignment}) first.")
-    course.config.GenerateFeedback.preprocessors = [GetGrades, ScrubHiddenTests, CSSHTMLHeaderPreprocessor]
-    course.config.ScrubHiddenTests.source_directory = str(course.path("source"))
+    notebooks = {name: HiddenTests.from_files(course.path("source", assignment, f"{name}.ipynb"),
+                                              course.path("release", assignment, f"{name}.ipynb"))
+                 for name in course.notebooks(assignment)}
     result = course.api().generate_feedback(assignment, force=True)
-    if not result["success"]:
-        raise CourseError(f"nbgrader could not generate the feedback of {assignment}:\n"
-                          f"{(result.get('error') or result.get('log') or '').strip()}\n"
+    log = f"{result.get('log') or ''}\n{result.get('error') or ''}"
+    if not result["success"] and not any(course.path("feedback", s, assignment).is_dir() for s in students):
+        raise CourseError(f"nbgrader could not generate the feedback of {assignment}:\n{log.strip()}\n"
                           f"If the gradebook does not know these submissions, grade them again: course grade {assignment}.")
 
     problems, width = [], max(len("student"), *map(len, students))
-    print(f"feedback {assignment} -> {course.path('feedback')} (hidden tests removed)")
+    print(f"feedback {assignment} -> {course.path('feedback')} (the checks' verdicts; hidden tests removed)")
     print(f"  {'student':<{width}}  pages")
     for student in students:
         pages = []
         for html in sorted(course.path("feedback", student, assignment).glob("*.html")):
-            leaked = leaked_lines(html, course.path("source", assignment, f"{html.stem}.ipynb"))
+            hidden = notebooks.get(html.stem)
+            leaked = hidden.leaks(html_text(html)) if hidden else ["(no source notebook of that name)"]
             if leaked:
                 html.unlink()
-                problems.append(f"{student}/{html.name} quoted hidden test code ({leaked[0]!r}...); deleted")
+                problems.append(f"{student}/{html.name} showed hidden test code ({leaked[0]!r}); deleted")
             else:
                 pages.append(html.name)
         if not pages:
             problems.append(f"{student}: no feedback page written")
         print(f"  {student:<{width}}  {', '.join(pages) or '-'}")
+    for refusal in dict.fromkeys(_refusals(log)):
+        problems.append(refusal)
     for problem in problems:
         print(f"  problem: {problem}")
     return 1 if problems else 0
