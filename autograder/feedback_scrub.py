@@ -221,6 +221,8 @@ def failure(cell, hidden: HiddenTests) -> tuple[str, str] | None:
     ename = str(error.get("ename", ""))
     if ename in AUTHORED:
         return ename, hidden.check_message(error.get("evalue", ""))
+    if ename == "NotImplementedError":
+        return ename, "Your code raised NotImplementedError: this exercise is not done yet."
     if ename in BUILTIN_EXCEPTIONS:
         return ename, (f"The test stopped with {ename}, raised by your code or by the test itself; its message "
                        f"and traceback are not shown in feedback. Run the cell in your notebook to see them.")

@@ -3,8 +3,10 @@
 Everything is read from nbgrader's standard layout, whoever did the grading: the gradebook
 (a score per grade cell of every submitted notebook) and the executed notebooks in
 ``autograded/<student>/<assignment>/<notebook>.ipynb``, whose failed test cells carry an
-error output. A failure is reported by the error's ``ename: evalue`` only, never by its
-traceback, which would show the source lines of hidden tests.
+error output. A failure is reported as students see it in their feedback pages
+(autograder.feedback_scrub.failure): the message of a check or of the grader, made safe by
+HiddenTests.check_message, or a fixed sentence for any other exception; never the traceback, what
+the cell printed, or text that student code put in an exception (it may quote hidden tests).
 
 ``graded_submissions`` is shared with ``course report``.
 """
@@ -20,6 +22,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
+from autograder.feedback_scrub import HiddenTests, failure, is_test_cell, package_words
+
 from .course_dir import Course, CourseError
 
 # Columns of nbgrader's own CSV export (nbgrader.plugins.export.CsvExportPlugin), so that
@@ -28,7 +32,6 @@ CSV_COLUMNS = [
     "assignment", "duedate", "timestamp", "student_id", "last_name", "first_name", "email",
     "raw_score", "late_submission_penalty", "score", "max_score",
 ]
-ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 POINTS = re.compile(r"\s*\(\s*\d+(?:\.\d+)?\s+points?\s*\)\s*$", re.IGNORECASE)
 MAX_OUTPUT_LINES, MAX_OUTPUT_CHARS = 6, 800
 
@@ -42,7 +45,7 @@ class TestResult:
     name: str  # the exercise heading and the grade id, for people
     score: float
     max_score: float
-    failure: str | None = None  # "ename: evalue" of the cell's error, or why it lost points
+    failure: str | None = None  # "name: message" of the cell's failure as feedback shows it, or why it lost points
 
     @property
     def passed(self) -> bool:
@@ -89,17 +92,28 @@ def exercise_names(notebook: Path) -> dict[str, tuple[int, str]]:
     return names
 
 
-def cell_errors(notebook: Path) -> dict[str, str]:
-    """{grade_id: "ename: evalue"} for the cells of an executed notebook that raised."""
+def hidden_tests(course: Course, assignment: str, notebook: str) -> HiddenTests:
+    """What of the notebook is hidden; without its source notebook, nothing is known secret but
+    messages are still limited to the course's words."""
+    try:
+        return HiddenTests.from_files(course.path("source", assignment, f"{notebook}.ipynb"),
+                                      course.path("release", assignment, f"{notebook}.ipynb"))
+    except FileNotFoundError:
+        return HiddenTests([], package_words())
+
+
+def cell_errors(notebook: Path, hidden: HiddenTests) -> dict[str, str]:
+    """{grade_id: "name: message"} for the test cells of an executed notebook that failed, as the
+    student's feedback page shows them."""
     if not notebook.is_file():
         return {}
     errors = {}
     for cell in nbformat.read(notebook, as_version=4).cells:
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        for output in cell.get("outputs", []):
-            if grade_id and output.get("output_type") == "error":
-                ename, evalue = output.get("ename", "Error"), ANSI.sub("", str(output.get("evalue", ""))).strip()
-                errors[grade_id] = f"{ename}: {evalue}" if evalue else ename
+        failed = failure(cell, hidden) if grade_id and is_test_cell(cell) else None
+        if failed:
+            name, message = failed
+            errors[grade_id] = f"{name}: {message}" if message else name
     return errors
 
 
@@ -111,7 +125,7 @@ def _failure(grade, errors: dict[str, str], autograded: Path) -> str | None:
     if grade.needs_manual_grade:
         return "waiting for manual grading"
     if not autograded.is_file():
-        return f"no executed notebook at {autograded}"
+        return "no executed notebook (the submission was not run)"
     return "lost points without an error message (the cell did not finish, or was graded by hand)"
 
 
@@ -129,7 +143,7 @@ def graded_submissions(course: Course, gb: Gradebook, assignment: str) -> list[G
         for notebook in sorted(submission.notebooks, key=lambda n: n.name):
             names = exercise_names(course.path("source", assignment, f"{notebook.name}.ipynb"))
             autograded = course.path("autograded", graded.student, assignment, f"{notebook.name}.ipynb")
-            errors = cell_errors(autograded)
+            errors = cell_errors(autograded, hidden_tests(course, assignment, notebook.name))
             for grade in sorted(notebook.grades, key=lambda g: (names.get(g.name, (1e9,))[0], g.name)):
                 name = names.get(grade.name, (0, grade.name))[1]
                 graded.tests.append(TestResult(
