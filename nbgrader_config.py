@@ -64,3 +64,10 @@ c.GenerateFeedback.preprocessors = [
 ]
 c.HiddenTestsPreprocessor.source_directory = os.path.join(ROOT, "source")
 c.HiddenTestsPreprocessor.release_directory = os.path.join(ROOT, "release")
+
+# The pages nbgrader renders from these notebooks (the formgrader's submission view, feedback):
+# sanitised again as they are rendered, names escaped, MathJax inlined from a pinned package so
+# math reads offline (course/pages).
+import course.pages  # noqa: E402
+
+course.pages.configure(c)

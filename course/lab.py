@@ -23,8 +23,10 @@ from .course_dir import Course, CourseError
 HOST = "127.0.0.1"
 
 # nbgrader's server extensions, enabled on the command line in case a user config disabled them.
+# The formgrader is loaded through course.pages.formgrader (nbgrader's, with pages that autoescape),
+# so nbgrader's own entry, which nbgrader's installed config enables, is turned off.
 NBGRADER_SERVER_EXTENSIONS = [
-    "nbgrader.server_extensions.formgrader",
+    "course.pages.formgrader",
     "nbgrader.server_extensions.assignment_list",
     "nbgrader.server_extensions.course_list",
     "nbgrader.server_extensions.validate_assignment",
@@ -84,6 +86,7 @@ def lab_command(course: Course, port: int, token: str, open_browser: bool) -> li
         command.append("--ServerApp.allow_root=True")
     for extension in NBGRADER_SERVER_EXTENSIONS:
         command.append(f"--ServerApp.jpserver_extensions={extension}=True")
+    command.append("--ServerApp.jpserver_extensions=nbgrader.server_extensions.formgrader=False")
     return command
 
 
