@@ -18,15 +18,19 @@ c.Exchange.root = os.environ.get("AUTODIFF_EXCHANGE", os.path.join(ROOT, "exchan
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograding: a cell may run for at most 60 s; test cells a student deleted are put back.
+# Autograding: a cell may run for at most 60 s (errors never stop a notebook: the grader runs
+# every cell); test cells a student deleted are put back.
 c.Execute.timeout = 60
-c.Execute.allow_errors = True
 c.OverwriteCells.add_missing_cells = True
 
-# Before running a submission, read its code for tampering (autograder.tamper_scan): test cells
-# after code that rebinds numpy, builtins, mini_autograd or the checks fail, saying why.
+# Before running a submission: which cells are tests, answers and locked cells is decided by the
+# gradebook, never by the submission's own metadata (autograder.lock_to_source: edited metadata
+# scores 0 with the reason; missing locked cells are put back); then its code is read for tampering
+# (autograder.tamper_scan): test cells after code that rebinds numpy, builtins, mini_autograd, the
+# checks or IPython's machinery fail, saying why.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
+    "autograder.lock_to_source.LockToSource",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
@@ -64,6 +68,7 @@ c.GenerateFeedback.preprocessors = [
 ]
 c.HiddenTestsPreprocessor.source_directory = os.path.join(ROOT, "source")
 c.HiddenTestsPreprocessor.release_directory = os.path.join(ROOT, "release")
+c.LockToSource.source_directory = os.path.join(ROOT, "source")
 
 # The pages nbgrader renders from these notebooks (the formgrader's submission view, feedback):
 # sanitised again as they are rendered, names escaped, MathJax inlined from a pinned package so

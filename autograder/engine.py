@@ -41,14 +41,26 @@ from nbconvert.preprocessors import Preprocessor
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import Execute
 from nbgrader.utils import capture_log, temp_attrs
+from sqlalchemy.exc import SQLAlchemyError
 from traitlets import Bool
 from traitlets.utils.importstring import import_item
 
 from .executor import ExecutionJob, ExecutionResult, KernelStartError, execute
 from .intake import Intake, read_submission
+from .lock_to_source import GraderFault, SubmissionRejected
 from .sandbox import Sandbox, build_matplotlib_cache
 
 RECORD_VERSION = 1
+
+# Failures of the course or the machine, never of a submission: the student is reported as not
+# graded (and graded by the next run), rather than given a zero.
+GRADER_FAULTS = (OSError, SQLAlchemyError, GraderFault, KernelStartError)
+MACHINE_ERRORS = ("OperationalError", "PermissionError", "OSError", "No space left", "DatabaseError")
+
+
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return (text.splitlines()[0] if text else type(error).__name__)[:300]
 
 
 @dataclass
@@ -162,10 +174,22 @@ class GradingEngine:
         for name, nb in intake.notebooks.items():
             resources = {"unique_key": name, "nbgrader": {"student": student, "assignment": assignment,
                                                           "notebook": name, "db_url": self.course.db_url}}
-            for preprocessor in self._sanitize_preprocessors():
-                nb, resources = preprocessor.preprocess(nb, resources)
-            nbformat.write(nb, folder / f"{name}.ipynb")   # staged sanitized: save() need not sanitize again
-            to_run[name] = nbformat.writes(nb)
+            try:
+                for preprocessor in self._sanitize_preprocessors():
+                    nb, resources = preprocessor.preprocess(nb, resources)
+                text = nbformat.writes(nb)
+            except GRADER_FAULTS:
+                raise                        # the course or the machine: a grader error, retried next run
+            except SubmissionRejected as error:
+                intake.problems[name] = str(error)
+                continue
+            except Exception as error:   # nbgrader choked (RecursionError included) on what the student handed in
+                intake.problems[name] = (f"nbgrader could not prepare {name}.ipynb for grading "
+                                         f"({type(error).__name__}: {_first_line(error)}); it scores 0. "
+                                         "Submit a notebook saved by Jupyter from a fresh copy of the assignment.")
+                continue
+            (folder / f"{name}.ipynb").write_text(text, encoding="utf-8")   # staged sanitized: save() need not sanitize again
+            to_run[name] = text
         return intake, to_run
 
     def save(self, assignment: str, student: str, staging: Path, result: ExecutionResult | None) -> None:
@@ -189,7 +213,9 @@ class GradingEngine:
                 converter.create_student = True
                 outcome = capture_log(converter)
             if not outcome["success"]:
-                raise RuntimeError(f"nbgrader could not save the grades:\n{outcome.get('error') or outcome['log']}")
+                said = outcome.get("error") or outcome["log"]
+                fault = GraderFault if any(word in said for word in MACHINE_ERRORS) else RuntimeError
+                raise fault(f"nbgrader could not save the grades:\n{said}")
             if ReplaySandboxRun.executed:   # nbgrader never asked for these: its pipeline did not run ours
                 raise RuntimeError(f"nbgrader's autograde skipped the sandbox results of {sorted(ReplaySandboxRun.executed)}")
         finally:
@@ -291,7 +317,15 @@ class GradingEngine:
 
     def _complete(self, assignment, student, staging, intake, result, submitted_print, started, results, on_result) -> None:
         try:
-            self.save(assignment, student, staging, result)
+            try:
+                self.save(assignment, student, staging, result)
+            except GRADER_FAULTS:
+                raise
+            except Exception as error:       # nbgrader choked on the executed notebooks: a zero with the reason
+                for name in (result.notebooks if result else {}):
+                    intake.problems[name] = (f"nbgrader could not save the grades of {name}.ipynb "
+                                             f"({type(error).__name__}: {_first_line(error)}); it scores 0")
+                self._save_all_zero(assignment, student)
             score, max_score = self.scores(assignment, student)
         except Exception as error:
             self._finish(StudentResult(student, "grader_error", error=str(error)), results, on_result)
@@ -301,7 +335,11 @@ class GradingEngine:
             [asdict(e) for e in result.events] if result else [], seconds=time.monotonic() - started,
             fingerprint=submitted_print,
         )
-        self.write_record(assignment, outcome)
+        try:
+            self.write_record(assignment, outcome)
+        except Exception as error:           # the grade is in the gradebook; only the record is missing
+            outcome = StudentResult(student, "grader_error", score, max_score, outcome.problems, outcome.notes,
+                                    outcome.events, error=f"graded, but the record could not be written: {error}")
         self._finish(outcome, results, on_result)
 
     @staticmethod

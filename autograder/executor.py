@@ -12,8 +12,17 @@ kernel; what this module adds is what nbgrader's Execute lacks:
 - **Timeouts per cell and per notebook.** Cells that the notebook's time budget leaves unrun get
   an error output too, so that nbgrader's scoring (which gives full marks to a test cell without
   an error) never credits a test that did not run.
-- **Output limits.** A cell keeps at most `output_limit` bytes of output; the rest is dropped with
-  a note, before it can fill the grader's memory.
+- **Output limits.** A cell keeps at most `output_limit` bytes of output, counted over every way
+  output reaches the grader (outputs, their metadata, display updates, widget messages); the rest is
+  dropped with a note, before it can fill the grader's memory. A single message larger than
+  `MAX_MESSAGE_BYTES` is refused by ZeroMQ itself before it is read. The kernel's own stdout and
+  stderr go nowhere: a kernel cannot write to the grader's terminal.
+- **A test passes only when it says so.** A test cell whose execution the kernel reports as failed
+  gets an error output even if student code hid the exception; after a test cell that passed, the
+  grader asks the kernel's integrity check (autograder.integrity.report) whether IPython's and the
+  interpreter's machinery are still as the setup cell left them, and a test cell after which they
+  are not fails. nbgrader scores a test cell by whether it has an error output, so these outputs
+  are what makes such a cell score 0.
 """
 
 from __future__ import annotations
@@ -28,7 +37,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from time import monotonic
 
+import subprocess
+
 import nbformat
+import zmq
+import zmq.asyncio
 from jupyter_client.kernelspec import KernelSpecManager
 from jupyter_client.manager import AsyncKernelManager
 from nbclient import NotebookClient
@@ -36,6 +49,25 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 
 from .sandbox import Sandbox
+
+
+MAX_MESSAGE_BYTES = 16 * 2**20
+"""Largest message part the grader accepts from a kernel; ZeroMQ drops larger ones unread."""
+
+INTEGRITY_PROBE = "__import__('autograder.integrity', fromlist=['report']).report()"
+"""Evaluated in the kernel (as a user expression, not through the cell's input transformers) after
+each test cell that passed; autograder.integrity.report returns 'intact' when nothing was changed."""
+
+_zmq_context: zmq.asyncio.Context | None = None
+
+
+def _limited_zmq_context() -> zmq.asyncio.Context:
+    """One ZeroMQ context per worker process whose sockets refuse messages over MAX_MESSAGE_BYTES."""
+    global _zmq_context
+    if _zmq_context is None:
+        _zmq_context = zmq.asyncio.Context()
+        _zmq_context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+    return _zmq_context
 
 
 class KernelStartError(RuntimeError):
@@ -88,36 +120,62 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
 
 
 def _content_size(content: dict) -> int:
-    size = len(content.get("text", "")) + len(content.get("evalue", ""))
-    size += sum(len(line) for line in content.get("traceback", []))
-    size += sum(len(str(value)) for value in content.get("data", {}).values())
-    return size
+    """Roughly the characters a message's content adds to the notebook (everything it carries)."""
+    try:
+        return len(repr(content))
+    except (RecursionError, MemoryError):   # nested too deep to measure: too big to keep
+        return 2**62
 
 
 class SandboxedKernelManager(AsyncKernelManager):
-    """A kernel manager whose connection file the sandboxed (unprivileged) kernel can read."""
+    """A kernel manager whose connection file the sandboxed (unprivileged) kernel can read, and whose
+    clients refuse oversized messages."""
 
     def write_connection_file(self, **kwargs) -> None:
         super().write_connection_file(**kwargs)
         os.chmod(self.connection_file, 0o644)
 
+    def client(self, **kwargs):
+        return super().client(context=_limited_zmq_context(), **kwargs)
+
 
 class LimitedOutputClient(NotebookClient):
-    """nbclient's client, keeping at most `output_limit` bytes of output per cell."""
+    """nbclient's client, keeping at most `output_limit` bytes of output per cell, whichever way the
+    output comes (outputs, display updates, widget messages), and recording each execute reply."""
 
     def __init__(self, *args, output_limit: int, **kwargs):
         super().__init__(*args, **kwargs)
         self.output_limit = output_limit
         self.output_bytes: dict[int, int] = {}
         self.dropped_bytes: dict[int, int] = {}
+        self.reply_status: dict[int, str | None] = {}
+        self.on_cell_executed = self._record_reply
 
-    def output(self, outs, msg, display_id, cell_index):
+    def _record_reply(self, cell, cell_index, execute_reply) -> None:
+        self.reply_status[cell_index] = (execute_reply or {}).get("content", {}).get("status")
+
+    def _within_limit(self, msg, cell_index: int) -> bool:
         size = _content_size(msg["content"])
         used = self.output_bytes.get(cell_index, 0)
         if used + size > self.output_limit:
-            self.dropped_bytes[cell_index] = self.dropped_bytes.get(cell_index, 0) + size
-            return None
+            self.dropped_bytes[cell_index] = self.dropped_bytes.get(cell_index, 0) + min(size, 2**40)
+            return False
         self.output_bytes[cell_index] = used + size
+        return True
+
+    def process_message(self, msg, cell, cell_index):
+        counted = msg["msg_type"] in ("update_display_data", "comm_open", "comm_msg")
+        if counted and not self._within_limit(msg, cell_index):
+            return None
+        return super().process_message(msg, cell, cell_index)
+
+    def handle_comm_msg(self, outs, msg, cell_index):
+        """Widget messages are not needed to grade (their outputs arrive as ordinary outputs) and
+        nothing student-made should be stored or interpreted: counted, then ignored."""
+
+    def output(self, outs, msg, display_id, cell_index):
+        if not self._within_limit(msg, cell_index):
+            return None
         return super().output(outs, msg, display_id, cell_index)
 
 
@@ -165,12 +223,13 @@ class NotebookRun:
         shutil.chown(self.box / "ipc", self.job.sandbox.uid(self.job.slot), self.job.sandbox.uid(self.job.slot))
         self.client = LimitedOutputClient(
             self.nb, km=km, timeout=int(self.job.cell_timeout), allow_errors=True, interrupt_on_timeout=False,
-            startup_timeout=60, shutdown_kernel="immediate", record_timing=False,
+            startup_timeout=60, shutdown_kernel="immediate", record_timing=False, store_widget_state=False,
             output_limit=self.job.output_limit,
         )
         self.starts += 1
         try:
-            await self.client.async_start_new_kernel(cwd=str(self.box / "work"), env=self.job.sandbox.environment(self.box))
+            await self.client.async_start_new_kernel(cwd=str(self.box / "work"), env=self.job.sandbox.environment(self.box),
+                                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             await self.client.async_start_new_kernel_client()
         except Exception as error:
             await self.stop_kernel()
@@ -218,6 +277,13 @@ class NotebookRun:
                 "KernelDied", f"{why} while running this cell; the grader went on with the next cell in a fresh kernel"))
             self.event(index, "kernel_died", why)
             return False
+        except Exception as error:   # a message the grader cannot read (nested too deep, malformed...)
+            await self.stop_kernel()
+            cell.outputs.append(error_output(
+                "UnreadableOutput", "the kernel sent the grader something it cannot read while running this cell "
+                f"({type(error).__name__}); the grader went on with the next cell in a fresh kernel"))
+            self.event(index, "unreadable_output", type(error).__name__)
+            return False
         finally:
             dropped = client.dropped_bytes.pop(index, 0)
             if dropped:
@@ -226,6 +292,43 @@ class NotebookRun:
                     text=f"[grader: {dropped:,} more characters of output were dropped; a cell may print "
                          f"at most {self.job.output_limit:,}]\n"))
                 self.event(index, "output_truncated", f"{dropped} characters dropped")
+        if is_test_cell(cell):
+            return await self.confirm_test(index, cell)
+        return True
+
+    async def confirm_test(self, index: int, cell: NotebookNode) -> bool:
+        """A test cell passes only when the kernel says it ran to its end and the checks' integrity
+        still holds; otherwise it gets an error output (False when the kernel is gone)."""
+        client = self.client
+        assert client is not None
+        status = client.reply_status.pop(index, None)
+        if any(output.get("output_type") == "error" for output in cell.outputs):
+            return True
+        if status != "ok":
+            cell.outputs.append(error_output(
+                "TestDidNotPass", f"this test cell did not run to its end (the kernel reported {status!r}) and "
+                "no error was shown: a test passes only when it finishes"))
+            self.event(index, "test_not_confirmed", f"execute reply status {status!r}")
+            return True
+        try:
+            msg_id = client.kc.execute("", silent=True, store_history=False,
+                                       user_expressions={"integrity": INTEGRITY_PROBE})
+            reply = await client.async_wait_for_reply(msg_id)
+        except Exception as error:   # timed out or died while answering: treated like the cell itself
+            await self.stop_kernel()
+            cell.outputs.append(error_output(
+                "TestDidNotPass", f"the kernel did not answer the grader's integrity check after this test cell "
+                f"({type(error).__name__}); the grader went on in a fresh kernel"))
+            self.event(index, "test_not_confirmed", "no answer to the integrity check")
+            return False
+        answer = ((reply or {}).get("content", {}).get("user_expressions", {}) or {}).get("integrity", {})
+        verdict = (answer.get("data") or {}).get("text/plain", "") if answer.get("status") == "ok" else ""
+        if verdict != repr("intact"):
+            said = verdict.strip("'\"")[:600] or f"no answer ({answer.get('ename', 'nothing came back')})"
+            cell.outputs.append(error_output(
+                "TamperingDetected", f"after this test cell the notebook's machinery was not as the setup cell "
+                f"left it: {said}. Tests cannot be trusted in such a notebook, so this one scores 0."))
+            self.event(index, "test_not_confirmed", "integrity check failed")
         return True
 
     async def restore_state(self, ran: list[int], deadline: float) -> bool:

@@ -7,6 +7,11 @@ methods of their classes). The checks use references taken at that moment, so a 
 who rebinds ``np.allclose`` cannot change their verdict; and every check first compares the
 live modules with the snapshot, so tampering is reported and fails the exercise.
 
+The machinery that decides how cells run is watched too (``autograder.hooks``): IPython's input and
+AST transformers, exception handlers, event callbacks, display and exception hooks, the shell's and
+kernel's methods, and the interpreter's trace, profile, import and display hooks. A hook that runs
+code from anywhere but the installed packages is tampering.
+
 In IPython we also watch the notebook's own names: the names the setup cell bound to the
 checks, numpy or mini_autograd (``np``, ``ag``, ``check_operation``...) are recorded after
 that cell, and before each later cell they are compared with the recording. A change is
@@ -25,6 +30,8 @@ import numpy
 import numpy.linalg
 import numpy.testing
 
+from .hooks import HookSnapshot
+
 _WATCHED_PREFIXES = ("numpy", "mini_autograd", "autograder", "builtins", "math")
 _WATCHED_MODULE_NAMES = ("numpy", "numpy.testing", "numpy.linalg", "builtins", "math")
 
@@ -32,7 +39,7 @@ _WATCHED_MODULE_NAMES = ("numpy", "numpy.testing", "numpy.linalg", "builtins", "
 # Names that legitimately change after the snapshot: our own mutable globals, and the
 # builtins that IPython's kernel installs or swaps at every cell.
 _MUTABLE_GLOBALS = {
-    "autograder.integrity": {"_snapshot", "_watch"},
+    "autograder.integrity": {"_snapshot", "_watch", "_hooks"},
     "builtins": {"input", "raw_input", "get_ipython", "display", "exit", "quit", "help", "copyright",
                  "credits", "license", "breakpoint"},
 }
@@ -171,6 +178,7 @@ class TamperingDetected(AssertionError):
 
 _snapshot: _Snapshot | None = None
 _watch: _NotebookWatch | None = None
+_hooks = None   # HookSnapshot, from autograder.hooks
 
 
 def install() -> None:
@@ -178,7 +186,7 @@ def install() -> None:
 
     Called once when autograder is imported; later calls do nothing.
     """
-    global _snapshot, _watch
+    global _snapshot, _watch, _hooks
     if _snapshot is not None:
         return
     _snapshot = _Snapshot()
@@ -187,6 +195,7 @@ def install() -> None:
         _watch = _NotebookWatch(_snapshot)
         shell.events.register("pre_run_cell", _watch.pre_run_cell)
         shell.events.register("post_run_cell", _watch.post_run_cell)
+    _hooks = HookSnapshot(shell)
 
 
 def protect_new_modules() -> None:
@@ -207,12 +216,24 @@ def problems() -> list[str]:
     found = list(_watch.log) if _watch is not None else []
     if _snapshot is not None:
         found.extend(_snapshot.differences())
+    if _hooks is not None:
+        found.extend(_hooks.differences())
     if _watch is not None:
         shell = _ipython()
         callbacks = shell.events.callbacks if shell is not None else {}
         if _watch.pre_run_cell not in callbacks.get("pre_run_cell", []):
             found.append("the autograder's IPython hooks were removed")
     return list(dict.fromkeys(found))
+
+
+def report() -> str:
+    """'intact', or what was changed: the grader evaluates this after every test cell that passed
+    (autograder/executor.py), outside the cell's own code."""
+    try:
+        found = problems()
+    except Exception as error:   # noqa: BLE001 - a broken check is itself a finding
+        return f"the integrity check could not run ({type(error).__name__})"
+    return "; ".join(found[:8]) if found else "intact"
 
 
 def verify(exercise: str) -> None:

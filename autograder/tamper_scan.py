@@ -9,7 +9,13 @@ cell the student could edit and looks for code that rebinds what the checks rely
   or sys (``np.allclose = ...``, ``ag.Variable.__mul__ = ...``), or ``setattr`` on them;
 * rebinding a name the locked setup cells imported (``check_values = ...``, ``np = ...``);
 * reaching for the machinery (``__builtins__``, ``globals()``, ``sys.modules``, IPython's
-  event hooks, ``exec``/``eval``/``compile``, ``import builtins``, ``ctypes``, ``gc``).
+  event hooks, ``exec``/``eval``/``compile``, ``import builtins``, ``ctypes``, ``gc``);
+* IPython's and the interpreter's machinery: input and AST transformers, custom exception
+  handlers, display and exception hooks, import hooks, trace and audit hooks, the shell's methods;
+  the call stack (frames, tracebacks' frames), IPython's input history (``In``, ``_ih``) and
+  ``linecache`` (where the hidden tests' code can be read while they run);
+* IPython syntax is read as IPython runs it (its own input transformer): ``%timeit``, ``%time``
+  and ``%matplotlib`` are allowed (the code they run is scanned too), other magics are findings.
 
 ``scan_notebook`` returns the findings; ``FlagTampering`` (an nbgrader preprocessor used at
 autograde time) makes every test cell after the first finding fail with a message saying so.
@@ -18,13 +24,30 @@ autograde time) makes every test cell after the first finding fail with a messag
 from __future__ import annotations
 
 import ast
+import re
 from dataclasses import dataclass
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 PROTECTED_MODULES = {"numpy", "mini_autograd", "autograder", "builtins", "math", "sys"}
-FORBIDDEN_NAMES = {"__builtins__", "__import__", "globals", "vars", "exec", "eval", "compile", "get_ipython"}
-FORBIDDEN_IMPORTS = {"builtins", "ctypes", "gc", "importlib", "inspect"}
+FORBIDDEN_NAMES = {"__builtins__", "__import__", "globals", "vars", "exec", "eval", "compile", "get_ipython",
+                   "In", "Out", "_ih", "_oh", "_i", "_ii", "_iii"}
+FORBIDDEN_IMPORTS = {"builtins", "ctypes", "gc", "importlib", "inspect", "linecache", "IPython", "ipykernel",
+                     "traitlets", "zmq", "jupyter_client", "_thread", "threading"}
+MACHINERY_ATTRIBUTES = {
+    # IPython's shell: what rewrites, runs or reports a cell
+    "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager", "ast_transformers",
+    "set_custom_exc", "custom_exceptions", "CustomTB", "showtraceback", "_showtraceback", "InteractiveTB",
+    "run_cell", "run_cell_async", "run_code", "run_ast_nodes", "transform_cell", "register_magic_function",
+    "register_magics", "display_pub", "displayhook", "excepthook", "user_expressions", "shell_handlers",
+    # the interpreter: hooks and the call stack
+    "breakpointhook", "unraisablehook", "addaudithook", "meta_path", "path_hooks", "path_importer_cache",
+    "settrace", "setprofile", "_getframe", "currentframe", "f_back", "f_locals", "f_globals", "f_code",
+    "tb_frame", "gi_frame", "cr_frame", "ag_frame", "__globals__", "__code__", "__closure__", "__subclasses__",
+    "walk_stack", "extract_stack", "format_stack", "history_manager",
+}
+ALLOWED_MAGICS = {"timeit", "time", "matplotlib"}
+_HISTORY_NAME = re.compile(r"_i\d+|_\d+")
 
 
 @dataclass
@@ -76,22 +99,56 @@ def _dotted(node) -> str:
         return "?"
 
 
+def as_python(source: str) -> str:
+    """The Python that IPython runs for a cell (magics become get_ipython() calls)."""
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    return TransformerManager().transform_cell(source)
+
+
+def _magic_call(node) -> tuple[str, str, list[ast.expr]] | None:
+    """(method, magic name, its string arguments) for get_ipython().run_line_magic/run_cell_magic/system/getoutput."""
+    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)):
+        return None
+    owner = node.func.value
+    if not (isinstance(owner, ast.Call) and isinstance(owner.func, ast.Name) and owner.func.id == "get_ipython"):
+        return None
+    method = node.func.attr
+    name = node.args[0].value if node.args and isinstance(node.args[0], ast.Constant) else ""
+    return method, str(name), node.args[1:]
+
+
 def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names: set[str]) -> list[Finding]:
-    """Findings in one student cell. IPython's %magic and !shell lines are read as `pass`;
-    a cell that still does not parse cannot run at all, so it is left to the kernel."""
-    lines = []
-    for line in source.splitlines():
-        stripped = line.lstrip()
-        if stripped.startswith(("%%", "%", "!")):
-            if stripped.startswith("%%"):
-                return [Finding(cell, 1, f"uses the cell magic {stripped.split()[0]}")]
-            line = line[: len(line) - len(stripped)] + "pass"
-        lines.append(line)
+    """Findings in one student cell, read as IPython runs it. A cell that does not parse cannot run
+    at all, so it is left to the kernel."""
     try:
-        tree = ast.parse("\n".join(lines))
-    except SyntaxError:
+        tree = ast.parse(as_python(source))
+    except (SyntaxError, ValueError):
         return []
+    return _scan_tree(tree, cell, aliases, protected_names)
+
+
+def _scan_tree(tree: ast.AST, cell: str, aliases: dict[str, str], protected_names: set[str]) -> list[Finding]:
     findings = []
+    allowed_calls = set()   # get_ipython() inside an allowed magic call
+    for node in ast.walk(tree):
+        magic = _magic_call(node)
+        if magic is None:
+            continue
+        method, name, arguments = magic
+        allowed_calls.add(id(node.func.value))
+        allowed_calls.add(id(node.func.value.func))
+        if method in ("system", "getoutput"):
+            continue
+        if method in ("run_line_magic", "run_cell_magic") and name in ALLOWED_MAGICS:
+            for argument in arguments:   # %timeit CODE and %%time BODY run CODE/BODY in the notebook
+                if isinstance(argument, ast.Constant) and isinstance(argument.value, str) and argument.value.strip():
+                    try:
+                        findings.extend(_scan_tree(ast.parse(as_python(argument.value)), cell, aliases, protected_names))
+                    except (SyntaxError, ValueError):
+                        pass
+            continue
+        findings.append(Finding(cell, getattr(node, "lineno", 0), f"uses the magic %{name or method}"))
     aliases = dict(aliases)
     for node in ast.walk(tree):  # `import autograder.checks as c` in the cell makes `c` an alias too
         if isinstance(node, ast.Import):
@@ -163,18 +220,29 @@ def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names
             name = function.id if isinstance(function, ast.Name) else None
             if name in ("setattr", "delattr") and node.args and _root_name(node.args[0]) in aliases:
                 flag(node, f"calls {name} on {_dotted(node.args[0])}")
-            elif name in FORBIDDEN_NAMES:
+            elif name == "getattr" and node.args and (aliases.get(_root_name(node.args[0]) or "", "").split(".")[0]
+                                                      in ("sys", "builtins", "autograder")):
+                flag(node, f"calls getattr on {_dotted(node.args[0])}")
+            elif name in FORBIDDEN_NAMES and id(node) not in allowed_calls:
                 flag(node, f"calls {name}()")
             elif isinstance(function, ast.Attribute) and function.attr in ("setprofile", "settrace"):
                 flag(node, f"calls {_dotted(function)}, which would blind the checks")
             elif isinstance(function, ast.Attribute) and function.attr in ("register", "unregister") \
                     and "events" in _dotted(function.value):
                 flag(node, "changes IPython's event hooks")
-        elif isinstance(node, ast.Name) and node.id in FORBIDDEN_NAMES and isinstance(node.ctx, ast.Load):
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load) and (
+                node.id in FORBIDDEN_NAMES or _HISTORY_NAME.fullmatch(node.id)):
             if node.id == "__builtins__":
                 flag(node, "uses __builtins__")
+            elif node.id == "get_ipython":
+                if id(node) not in allowed_calls:
+                    flag(node, "uses get_ipython(), IPython's machinery")
+            elif node.id not in ("__import__", "globals", "vars", "exec", "eval", "compile"):
+                flag(node, f"reads {node.id}, IPython's input and output history")
         elif isinstance(node, ast.Attribute) and node.attr == "modules" and _root_name(node) == "sys":
             flag(node, "uses sys.modules")
+        elif isinstance(node, ast.Attribute) and node.attr in MACHINERY_ATTRIBUTES:
+            flag(node, f"uses {node.attr}, part of IPython's or the interpreter's machinery")
     unique = {(f.line, f.what): f for f in findings}
     return sorted(unique.values(), key=lambda f: f.line)
 
