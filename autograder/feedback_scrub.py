@@ -55,13 +55,15 @@ HIDDEN_MESSAGE = "(the message of this check quoted hidden test code, so it is n
 STUDENT_MESSAGE = "[your code's message: run the cell in your notebook to see it]"
 DROPPED_NOTE = ("[feedback: the output of this cell is not shown: it ran after hidden tests, which your "
                 "code could have read]\n")
-MAX_MESSAGE_LINES, MAX_MESSAGE_CHARS, MAX_MESSAGE_NUMBERS = 12, 1200, 40
+MAX_MESSAGE_LINES, MAX_MESSAGE_CHARS, MAX_MESSAGE_NUMBERS, MAX_NUMBER_CHARS = 12, 1200, 24, 12
+NGRAM = 6  # this many words and numbers of hidden code in a row, in a message, count as quoting it
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
-WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+WORD = re.compile(r"\w+")
 TOKEN = re.compile(r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?!\w)|(?P<word>\w+)")
 PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.+~-]+){2,}[/\\]?")
 UNPRINTABLE = re.compile(r"[^\x20-\x7e\n\t…×]")
+STRING_OR_COMMENT = re.compile(r"""(?:[rRbBfFuU]{0,2})(?:'{3}[\s\S]*?'{3}|"{3}[\s\S]*?"{3}|'[^'\n]*'|"[^"\n]*")|#[^\n]*""")
 TAMPER_PREFIX = re.compile(r"raise AssertionError\((?P<message>'Integrity check:.*'|\"Integrity check:.*\")\)")
 
 
@@ -111,6 +113,19 @@ def package_words() -> frozenset[str]:
     return frozenset(words)
 
 
+def _grams(tokens: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i:i + NGRAM]) for i in range(len(tokens) - NGRAM + 1)}
+
+
+def _code_grams(code: str) -> set[tuple[str, ...]]:
+    """The runs of NGRAM words and numbers of code outside its string literals and comments (those
+    break a run: a check shows the labels a test passes it, which are string literals)."""
+    grams = set()
+    for segment in STRING_OR_COMMENT.split(code):
+        grams |= _grams([m.group(0) for m in TOKEN.finditer(segment)])
+    return grams
+
+
 @dataclass
 class HiddenTests:
     """What of one notebook is hidden from students, and how a message is made safe to show them."""
@@ -118,22 +133,32 @@ class HiddenTests:
     secret_lines: list[str]   # normalized, longest first
     vocabulary: frozenset[str]
     hidden_cells: frozenset[str] = frozenset()   # grade ids of the cells with hidden tests
+    secret_grams: frozenset[tuple[str, ...]] = frozenset()   # runs of NGRAM tokens of hidden code only
 
     @classmethod
     def of(cls, source: nbformat.NotebookNode, release: nbformat.NotebookNode) -> "HiddenTests":
         """From the instructor's notebook and the student version that was released."""
         shown = [cell.source for cell in release.cells]
-        hidden, hidden_cells = set(), set()
+        hidden, hidden_cells, regions = set(), set(), []
         for cell in source.cells:
             if BEGIN in cell.source:
                 hidden_cells.add(cell.metadata.get("nbgrader", {}).get("grade_id", ""))
+            outside, inside_lines = [], []
             for line, inside in _regions(cell.source):
-                (hidden.add(_normal(line)) if inside else shown.append(line))
+                (hidden.add(_normal(line)) if inside else None)
+                (inside_lines if inside else outside).append(line)
+            shown.append("\n".join(outside))
+            regions.append("\n".join(inside_lines))
         visible = _normal("\n".join(shown))
         secret = {line for line in hidden if BEGIN in line or END in line
                   or (len(line) >= MIN_SECRET and line not in visible)}
-        vocabulary = package_words() | set(WORD.findall("\n".join(cell.source for cell in release.cells)))
-        return cls(sorted(secret, key=lambda line: (-len(line), line)), frozenset(vocabulary), frozenset(hidden_cells))
+        visible_grams = set().union(*(_grams([m.group(0) for m in TOKEN.finditer(text)]) for text in shown))
+        grams = set().union(*map(_code_grams, regions)) - visible_grams
+        labels = "\n".join(m.group(0) for region in regions for m in STRING_OR_COMMENT.finditer(region)
+                           if not m.group(0).startswith("#"))   # the labels tests give the checks: shown
+        vocabulary = package_words() | set(WORD.findall("\n".join(cell.source for cell in release.cells) + labels))
+        return cls(sorted(secret, key=lambda line: (-len(line), line)), frozenset(vocabulary), frozenset(hidden_cells),
+                   frozenset(grams))
 
     @classmethod
     def from_files(cls, source: Path, release: Path) -> "HiddenTests":
@@ -151,17 +176,25 @@ class HiddenTests:
         text = _normal(text)
         return [line for line in self.secret_lines if line in text]
 
+    def quotes_code(self, text: str) -> bool:
+        """Whether text holds a run of NGRAM words and numbers of hidden code, forwards or backwards,
+        whatever separates them (spaces, new lines, punctuation)."""
+        tokens = [m.group(0) for m in TOKEN.finditer(ANSI.sub("", text))]
+        return bool((_grams(tokens) | _grams(tokens[::-1])) & self.secret_grams)
+
     def check_message(self, message: str) -> str:
-        """A message of the checks or the grader as a student may see it: without what the checks
-        quoted from student code (STUDENT_TEXT_START...END), with every word that is neither a
-        number nor a word of the course (the checks, mini_autograd, the student version of the
-        notebook, Python's builtins) replaced by "…", without paths and unusual characters, at most
-        MAX_MESSAGE_LINES lines and MAX_MESSAGE_CHARS characters; a message that quotes a hidden-test
-        line is replaced by HIDDEN_MESSAGE. Student code can raise or forge such a message, so no
-        part of it is trusted: only the words the course itself uses, and numbers, get through."""
+        """A message of the checks or the grader as a student may see it (see the module docstring).
+
+        Student code can raise or forge such a message, so no part of it is trusted: what the checks
+        quoted from student code (STUDENT_TEXT_START...END) becomes STUDENT_MESSAGE; every word that is
+        not a word of the course (the checks, mini_autograd, the student version of the notebook,
+        Python's builtins) becomes "…", and so do numbers past the MAX_MESSAGE_NUMBERS-th or longer
+        than MAX_NUMBER_CHARS; paths and unusual characters go; at most MAX_MESSAGE_LINES lines and
+        MAX_MESSAGE_CHARS characters. A message that shows a hidden-test line or a run of hidden code
+        is replaced by HIDDEN_MESSAGE."""
         text = ANSI.sub("", str(message))
         text = re.sub(f"{STUDENT_TEXT_START}[^{STUDENT_TEXT_END}]*(?:{STUDENT_TEXT_END}|$)", STUDENT_MESSAGE, text)
-        if self.leaks(text):
+        if self.leaks(text) or self.quotes_code(text):
             return HIDDEN_MESSAGE
         text = PATH.sub("…", UNPRINTABLE.sub("", text.replace("\r", "")))
         numbers = 0
@@ -170,14 +203,15 @@ class HiddenTests:
             nonlocal numbers
             if match.group("number") is not None:
                 numbers += 1
-                return match.group(0) if numbers <= MAX_MESSAGE_NUMBERS else "…"
+                keep = numbers <= MAX_MESSAGE_NUMBERS and len(match.group(0)) <= MAX_NUMBER_CHARS
+                return match.group(0) if keep else "…"
             return match.group(0) if match.group(0) in self.vocabulary else "…"
 
         text = re.sub(r"…(?:[ \t]*…)+", "…", TOKEN.sub(token, text))
         lines = text.strip().splitlines()
         text = "\n".join(lines[:MAX_MESSAGE_LINES]) + ("\n…" if len(lines) > MAX_MESSAGE_LINES else "")
         text = text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS - 1] + "…"
-        return HIDDEN_MESSAGE if self.leaks(text) else text
+        return HIDDEN_MESSAGE if self.leaks(text) or self.quotes_code(text) else text
 
 
 # -- the verdict of a test cell ---------------------------------------------------------------
