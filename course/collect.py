@@ -63,7 +63,7 @@ from functools import partial
 from pathlib import Path, PurePosixPath
 
 from autograder.intake import MAX_TIMESTAMP_BYTES, Folder, Refused, kind
-from autograder.student_ids import MAX_LENGTH, id_problem, printable, slug
+from autograder.student_ids import MAX_LENGTH, id_problem, printable, quoted, slug
 
 from .course_dir import Course, CourseError
 
@@ -463,7 +463,7 @@ def _screened_exchange_collect():
             try:
                 parse_utc(parts[2])
             except (ValueError, OverflowError):
-                return f"the time {printable(parts[2])} in its name is not a time"
+                return f"the time {quoted(parts[2])} in its name is not a time"
             try:
                 with Folder.open(Path(self.inbound_path, name), untrusted=1) as folder:
                     owner = os.fstat(folder.fd).st_uid
@@ -484,8 +484,8 @@ def _screened_exchange_collect():
                         owner_name = pwd.getpwuid(owner).pw_name
                     except KeyError:
                         owner_name = f"user id {owner}"
-                    return (f"claims to be submitted by {student} but is owned by {owner_name}; "
-                            f"not collected as {student} (nbgrader's check_owner)")
+                    return (f"claims to be submitted by {student} but is owned by {owner_name} "
+                            f"(nbgrader's check_owner: {student} is a user here)")
             return None
 
         def do_copy(self, src, dest, log=None):
