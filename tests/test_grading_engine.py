@@ -9,11 +9,13 @@ real sandboxes (bubblewrap), a real SQLite gradebook and a real PostgreSQL serve
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -24,7 +26,8 @@ import pytest
 from autograder.engine import GradingEngine
 from autograder.sandbox import FIRST_SLOT_UID
 from course import banks
-from course.banks.adversarial import ATTACKS, Context
+from course.banks.adversarial import ATTACKS, Context, every_attack
+from course.banks.hostile_kernel import TERMINAL_MARKER
 from course.course_dir import Course
 from course.grading import explain
 from course_harness import TempCourse, release_notebook, source_notebook
@@ -72,7 +75,7 @@ def adversarial(tmp_path_factory):
     listener.settimeout(0.2)
     context = Context(root, listener.getsockname()[1])
     attacks = {}
-    for i, attack in enumerate(ATTACKS):
+    for i, attack in enumerate(every_attack()):
         student = f"student{i:02d}"
         attacks[student] = attack
         folder = root / "submitted" / student / ASSIGNMENT
@@ -80,14 +83,37 @@ def adversarial(tmp_path_factory):
         for name, data in attack.build(context).items():
             (folder / name).write_bytes(data)
     engine = GradingEngine(Course(root), workers=2, cell_timeout=10)
-    results = {r.student: r for r in engine.grade(ASSIGNMENT)}
+    with _terminal_captured() as terminal:
+        results = {r.student: r for r in engine.grade(ASSIGNMENT)}
     try:
         listener.accept()
         connected = True
     except (socket.timeout, BlockingIOError):
         connected = False
     listener.close()
-    return root, attacks, results, connected
+    return root, attacks, results, connected, terminal.read()
+
+
+@contextlib.contextmanager
+def _terminal_captured():
+    """The grader's own stdout and stderr (file descriptors 1 and 2, which its workers inherit) go to a
+    file for the duration; yields that file, rewound, after."""
+    with tempfile.TemporaryFile() as terminal:
+        saved = os.dup(1), os.dup(2)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os.dup2(terminal.fileno(), 1)
+        os.dup2(terminal.fileno(), 2)
+        try:
+            yield terminal
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
+            terminal.seek(0)
 
 
 def test_bank_has_the_attacks_the_issue_lists():
@@ -102,7 +128,7 @@ def test_bank_has_the_attacks_the_issue_lists():
 
 
 def test_every_attack_gets_its_expected_score_and_reason(adversarial):
-    root, attacks, results, _ = adversarial
+    root, attacks, results, _, _ = adversarial
     wrong = []
     for student, attack in attacks.items():
         result = results[student]
@@ -114,7 +140,7 @@ def test_every_attack_gets_its_expected_score_and_reason(adversarial):
 
 
 def test_batch_finishes_and_honest_students_keep_full_marks(adversarial):
-    root, attacks, results, _ = adversarial
+    root, attacks, results, _, _ = adversarial
     assert set(results) == set(attacks)
     honest = [s for s, a in attacks.items() if a.name.startswith("honest")]
     assert len(honest) == 2
@@ -123,7 +149,7 @@ def test_batch_finishes_and_honest_students_keep_full_marks(adversarial):
 
 
 def test_a_dead_kernel_costs_only_the_cells_that_did_not_run(adversarial):
-    root, attacks, results, _ = adversarial
+    root, attacks, results, _, _ = adversarial
     student = next(s for s, a in attacks.items() if a.name == "os._exit inside a function under test")
     grades = _scores(root, [student])[student]
     lost = sorted(g for g, s in grades.items() if s == 0)
@@ -133,13 +159,90 @@ def test_a_dead_kernel_costs_only_the_cells_that_did_not_run(adversarial):
 
 
 def test_nothing_escapes_the_sandbox(adversarial):
-    root, attacks, results, connected = adversarial
+    root, attacks, results, connected, terminal = adversarial
     assert not connected, "a sandboxed kernel reached a server on the grader's loopback"
     assert not (root / "pwned.txt").exists() and not (root / "submitted" / "pwned.txt").exists()
     assert not Path("/root/pwned.txt").exists()
     writer = next(s for s, a in attacks.items() if a.name == "writes the gradebook with sqlite3")
     assert sum(_scores(root, [writer])[writer].values()) == 0
     assert _sandbox_processes() == [], "sandboxed processes outlived the batch"
+    assert TERMINAL_MARKER.encode() not in terminal, "a kernel wrote to the grader's terminal"
+
+
+def test_an_input_transformer_would_pass_blank_work_without_the_check_after_each_test(tmp_path, monkeypatch):
+    """The control for the hook attacks: blank work with an input transformer (installed from a module,
+    which the tamper scan cannot read) scores 100 when the grader's integrity check after each test
+    cell is switched off, and 0 with it."""
+    from autograder import executor
+    from course.banks import hostile_kernel
+
+    def blank_with_transformer(ctx):
+        files = hostile_kernel._hook_from_module(hostile_kernel.INPUT_TRANSFORMER)(ctx)
+        nb = nbformat.reads(files[f"{ASSIGNMENT}.ipynb"].decode(), as_version=4)
+        for answer in nb.cells:
+            if answer.metadata.get("nbgrader", {}).get("solution"):
+                answer.source = "pass"
+        return nbformat.writes(nb)
+
+    totals = {}
+    for probe in ("'intact'", executor.INTEGRITY_PROBE):
+        monkeypatch.setattr(executor, "INTEGRITY_PROBE", probe)   # the workers fork from this process
+        root = tmp_path / ("without" if probe == "'intact'" else "with")
+        course = TempCourse(root, [ASSIGNMENT])
+        course.generate(ASSIGNMENT)
+        course.submit("blank", ASSIGNMENT, nbformat.reads(blank_with_transformer(Context(root)), as_version=4))
+        (result,) = GradingEngine(Course(root), workers=1, cell_timeout=20).grade(ASSIGNMENT)
+        totals[probe == "'intact'"] = result.score
+    assert totals == {True: 100, False: 0}
+
+
+def test_a_record_that_cannot_be_written_does_not_stop_the_batch(tmp_path):
+    root = tmp_path / "course"
+    course = TempCourse(root, [ASSIGNMENT])
+    course.generate(ASSIGNMENT)
+    course.submit("ann", ASSIGNMENT, source_notebook(ASSIGNMENT))
+    course.submit("ben", ASSIGNMENT, source_notebook(ASSIGNMENT))
+    blocked = root / "grading" / ASSIGNMENT / "ann.json.tmp"
+    blocked.mkdir(parents=True)            # where the record would be written: a folder
+    results = {r.student: r for r in GradingEngine(Course(root), workers=2).grade(ASSIGNMENT)}
+    assert results["ann"].status == "grader_error" and "record could not be written" in results["ann"].error
+    assert (results["ben"].status, results["ben"].score) == ("graded", 100)
+    assert course.scores(ASSIGNMENT, "ann")["ex1-tests"] == (15.0, 15.0)   # the grade itself is saved
+    blocked.rmdir()
+    again = {r.student: r for r in GradingEngine(Course(root), workers=2).grade(ASSIGNMENT)}
+    assert again["ann"].status == "graded" and again["ben"].status == "skipped"
+
+
+def test_nbgrader_autograde_in_the_course_runs_student_code_in_the_sandbox(tmp_path, monkeypatch):
+    """`nbgrader autograde` itself (what the formgrader's button calls) goes through the sandbox: a
+    submission that reads the instructor's source notebook finds nothing, while the solution scores
+    100; as a user who cannot start the sandbox it refuses, saying to use `course grade`."""
+    root = tmp_path / "course"
+    course = TempCourse(root, [ASSIGNMENT])
+    course.generate(ASSIGNMENT)
+    course.submit("sol", ASSIGNMENT, source_notebook(ASSIGNMENT))
+    thief = next(a for a in ATTACKS if a.name == "reads the source notebook and imports its solutions")
+    folder = root / "submitted" / "thief" / ASSIGNMENT
+    folder.mkdir(parents=True)
+    for name, data in thief.build(Context(root)).items():
+        (folder / name).write_bytes(data)
+    done = subprocess.run([sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"], cwd=root,
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert sum(s for s, _ in course.scores(ASSIGNMENT, "sol").values()) == 100
+    assert sum(s for s, _ in course.scores(ASSIGNMENT, "thief").values()) == 0
+    graded = nbformat.read(root / "autograded" / "thief" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4)
+    assert "No such file or directory" in str([c.get("outputs") for c in graded.cells])
+
+    # As a user who cannot start the sandbox (not root), nbgrader's own API (the formgrader's button)
+    # refuses rather than running the notebook in a plain kernel.
+    import autograder.sandbox
+
+    monkeypatch.setattr(autograder.sandbox.os, "geteuid", lambda: 1000)
+    outcome = Course(root).api().autograde(ASSIGNMENT, "sol", force=True)
+    said = f"{outcome.get('error')}\n{outcome.get('log')}"
+    assert not outcome["success"]
+    assert "runs only in the grading sandbox" in said and f"course grade {ASSIGNMENT}" in said, said[-3000:]
 
 
 # -- same grades as nbgrader ---------------------------------------------------------------
@@ -271,16 +374,34 @@ def test_course_grade_writes_a_real_postgresql_gradebook(tmp_path, fresh_postgre
     assert not list(root.glob("*.db"))
 
 
+def _python_environment() -> list[Path]:
+    """What a kernel needs to read to start: the interpreter (as named and as resolved), the
+    environment it runs in, and the folders its packages are imported from."""
+    import ipykernel
+    import numpy
+
+    return [Path(sys.executable), Path(os.path.realpath(sys.executable)), Path(sys.prefix), Path(sys.base_prefix),
+            Path(numpy.__file__).parent, Path(ipykernel.__file__).parent]
+
+
+def _other_users_can_use(path: Path) -> bool:
+    """Every folder on the way is searchable by others, and path itself readable (and searchable)."""
+    path = Path(os.path.abspath(path))
+    if any(p.stat().st_mode & 0o001 == 0 for p in path.parents):
+        return False
+    return path.stat().st_mode & 0o005 == 0o005
+
+
 def test_without_bubblewrap_the_kernel_user_must_be_able_to_run_python(tmp_path):
     """`course grade --no-sandbox` runs kernels unprivileged with limits but without bubblewrap's
-    filesystem; where that user cannot reach the Python environment (here it lives under /root,
-    which is 0700), grading refuses up front with a message saying what to do."""
+    filesystem; where that user cannot reach the Python environment (for example a virtual
+    environment in a clone under /root, which is 0700, whatever Python it was made from), grading
+    refuses up front with a message saying what to do; elsewhere it goes ahead."""
     from autograder.sandbox import Sandbox, SandboxUnavailable
 
     sandbox = Sandbox(isolated=False)
     assert "bwrap" not in " ".join(sandbox.kernel_argv(tmp_path, 0, tmp_path / "c.json"))
-    python_is_private = not os.access(sys.executable, os.X_OK, effective_ids=False) or any(
-        (p.stat().st_mode & 0o005) != 0o005 for p in Path(os.path.realpath(sys.executable)).parents if p != Path("/"))
+    python_is_private = not all(_other_users_can_use(path) for path in _python_environment())
     if python_is_private:
         with pytest.raises(SandboxUnavailable, match="Install bubblewrap"):
             sandbox.check()

@@ -226,3 +226,11 @@ ATTACKS = [
     Attack("a missing notebook", _files({"answers.txt": b"I did it all in my head"}), 0, "no 01_derivatives.ipynb"),
     Attack("non-UTF-8 bytes", _latin1, 0, "not UTF-8"),
 ]
+
+
+def every_attack() -> list[Attack]:
+    """This bank and the hostile banks beside it: everything the one adversarial batch grades
+    (the tests and `course check`'s adversarial run), honest controls included."""
+    from . import hostile_kernel
+
+    return [*ATTACKS, *hostile_kernel.ATTACKS]
