@@ -30,6 +30,7 @@ from nbformat.warnings import MissingIDFieldWarning
 MAX_NOTEBOOK_BYTES = 20 * 2**20
 MAX_TIMESTAMP_BYTES = 1000
 MAX_JSON_DEPTH = 100   # a notebook as Jupyter writes it is about 10 levels deep; widget state a few more
+MAX_JSON_CONTAINERS = 1_000_000   # '[' and '{' in the file: 20 MB of "[]," would be ~7 million Python lists
 
 
 class Refused(ValueError):
@@ -184,6 +185,10 @@ def parse_notebook(name: str, data: bytes) -> nbformat.NotebookNode:
                          "it is not a notebook file as Jupyter saves it") from None
     too_deep = (f"{name} nests lists or objects more than {MAX_JSON_DEPTH} levels deep; it is not a notebook "
                 "as Jupyter saves it (clear the outputs and metadata, or start from the released notebook)")
+    containers = data.count(b"[") + data.count(b"{")
+    if containers > MAX_JSON_CONTAINERS:
+        raise ValueError(f"{name} has {containers:,} '[' and '{{' characters, more than the {MAX_JSON_CONTAINERS:,} "
+                         "a notebook may have; it is not a notebook as Jupyter saves it (clear the outputs)")
     try:
         raw = json.loads(text)
     except json.JSONDecodeError as error:

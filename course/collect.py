@@ -561,6 +561,9 @@ def _suspicious(log: str, inbound: str) -> list[str]:
     for block in re.split(r"\n(?=\[[A-Z]+\])", log):
         if block.startswith("[WARNING]") and "No submissions of" not in block:
             text = " ".join(block[len("[WARNING]"):].split()).replace(inbound.rstrip("/") + "/", "inbound/")
+            if "cheating attempt?" in text:   # nbgrader names the option CollectApp's; it is ExchangeCollect's
+                text += (" (where one shared user submits for everyone, set c.ExchangeCollect.check_owner = False "
+                         "in nbgrader_config.py)")
             found.append(printable(text, limit=400))
     return found
 

@@ -4,7 +4,8 @@ A student controls what lands in submitted/<student>/<assignment>/ (directly, or
 archive that was not screened). Each attack here is such a folder: a notebook that is a symbolic link
 (to the instructor's source notebook, to a classmate's submitted notebook, to /proc/self/environ, to
 /dev/zero), a named pipe (reading it blocks forever), a device file, a link instead of timestamp.txt,
-and notebooks whose JSON nests deep enough to make json or nbformat run out of stack. The engine must
+and notebooks whose JSON nests deep enough to make json or nbformat run out of stack, or holds so
+many lists that reading it would take gigabytes. The engine must
 open none of the special files (autograder/intake.py), score each with the reason, and go on.
 
 Same form as course/banks/adversarial.py (`Attack`, `Context`; submissions of 01_derivatives), except
@@ -70,9 +71,10 @@ def _solution_bytes(ctx: Context) -> bytes:
     return nbformat.writes(source_notebook(ASSIGNMENT, ctx.course_root)).encode()
 
 
-def _nested(where: str, depth: int):
+def _nested(where: str, depth: int, wide: int = 0):
     """The solution with `depth` nested lists in the first cell's metadata or a code cell's outputs,
-    written as JSON text directly (json.dumps itself cannot write something that deep)."""
+    written as JSON text directly (json.dumps itself cannot write something that deep); or, with
+    `wide`, a list of that many empty lists (memory, not depth)."""
     def build(ctx: Context) -> dict[str, bytes]:
         raw = json.loads(_solution_bytes(ctx))
         marker = "NESTED-HERE"
@@ -82,7 +84,8 @@ def _nested(where: str, depth: int):
             code = next(c for c in raw["cells"] if c["cell_type"] == "code")
             code["outputs"] = [{"output_type": "execute_result", "execution_count": 1, "metadata": {},
                                 "data": {"application/json": marker}}]
-        text = json.dumps(raw).replace(json.dumps(marker), "[" * depth + "]" * depth)
+        value = "[" + "[]," * wide + "[]]" if wide else "[" * depth + "]" * depth
+        text = json.dumps(raw).replace(json.dumps(marker), value)
         return {NOTEBOOK: text.encode()}
     return build
 
@@ -116,4 +119,6 @@ ATTACKS = [
     Attack("100,000 nested lists in a cell's outputs", _nested("outputs", 100_000), 0, "levels deep"),
     Attack("150 nested lists in a cell's metadata (under Python's recursion limit)", _nested("metadata", 150), 0,
            "levels deep"),
+    Attack("2,000,000 empty lists in a cell's metadata (7 MB of JSON, gigabytes of Python lists)",
+           _nested("metadata", 0, wide=2_000_000), 0, "'[' and '{' characters, more than"),
 ]
