@@ -141,6 +141,41 @@ def clean_svg(svg: str) -> str:
     return cleaned
 
 
+# -- TeX ---------------------------------------------------------------------------------------
+
+# MathJax commands that put a link, a class, a style or an id into the page. MathJax typesets after
+# any HTML sanitiser has run (in JupyterLab too), so their arguments are checked here, in the text.
+TEX_COMMANDS = re.compile(r"\\(href|class|cssId|style|data)\s*\{")
+
+
+def _closing_brace(text: str, start: int) -> int:
+    """The index of the brace closing the group opened just before `start` (or len(text))."""
+    depth, i = 1, start
+    while i < len(text):
+        if text[i] == "\\":
+            i += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(text[i], 0)
+        if depth == 0:
+            return i
+        i += 1
+    return len(text)
+
+
+def clean_tex(text: str) -> str:
+    """Math with \\href kept only for http(s)/mailto links, and \\class, \\cssId, \\style, \\data emptied."""
+    out, position = [], 0
+    for match in TEX_COMMANDS.finditer(text):
+        if match.start() < position:  # inside an argument already replaced
+            continue
+        end = _closing_brace(text, match.end())
+        argument = text[match.end():end]
+        keep = match.group(1) == "href" and URL_SCHEME.match(_compact(argument)) and _safe_link(argument)
+        out.append(text[position:match.end()] + (argument if keep else ("#" if match.group(1) == "href" else "")))
+        position = end
+    return "".join(out) + text[position:]
+
+
 # -- markdown ----------------------------------------------------------------------------------
 
 def render_markdown(source: str, attachments: dict | None = None, escape: bool = False) -> str:
@@ -165,8 +200,10 @@ def clean_markdown(source: str, attachments: dict | None = None) -> str:
     """The markdown itself when it renders to safe HTML, else its rendered and sanitised HTML.
 
     Kept as written: markdown with no raw HTML whose rendering nh3 leaves alone (compared tag by
-    tag, attribute by attribute and as text), so an honest cell stays editable markdown.
+    tag, attribute by attribute and as text), so an honest cell stays editable markdown. Math
+    commands that would make links or styles are checked first (clean_tex).
     """
+    source = clean_tex(source)
     try:
         rendered = render_markdown(source, attachments)
         escaped = render_markdown(source, attachments, escape=True)
@@ -199,8 +236,10 @@ def clean_data(data: dict) -> dict:
     kept = {}
     for mime, value in data.items():
         kind = mime.lower()
-        if kind in PLAIN_TYPES or kind in TEXT_RENDERED:
+        if kind in PLAIN_TYPES:
             kept[mime] = value if kind == "application/json" else _text(value)
+        elif kind in TEXT_RENDERED:
+            kept[mime] = clean_tex(_text(value))
         elif kind in RASTER_TYPES:
             if _is_base64(value):
                 kept[mime] = value

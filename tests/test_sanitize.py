@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 import mini_autograd as ag
 from autograder.sanitize import (REMOVED_NOTE, SanitizeNotebook, clean_data, clean_html, clean_markdown,
-                                 clean_output, clean_svg, render_markdown, sanitize_notebook)
+                                 clean_output, clean_svg, clean_tex, render_markdown, sanitize_notebook)
 from course_harness import source_notebook
 
 A = "01_derivatives"
@@ -139,6 +139,21 @@ words = st.text(alphabet=st.characters(whitelist_categories=("L", "N"), whitelis
 def test_honest_markdown_of_any_shape_is_kept(lines):
     source = "\n\n".join(f"{prefix}{text}{extra}" for prefix, text, extra in lines)
     assert clean_markdown(source) == source
+
+
+@pytest.mark.parametrize("tex, expected", [
+    (r"$\href{javascript:alert(1)}{x}$", r"$\href{#}{x}$"),
+    (r"$\href{javascript:if(1){alert(1)}}{x}$", r"$\href{#}{x}$"),
+    (r"$\href {java	script:alert(1)}{x}$", r"$\href {#}{x}$"),
+    (r"$\class{navbar-fixed-top}{y} + \style{position:fixed}{z} + \cssId{statusmessage}{w}$", r"$\class{}{y} + \style{}{z} + \cssId{}{w}$"),
+    (r"$\href{https://numpy.org}{numpy}$", r"$\href{https://numpy.org}{numpy}$"),
+    (r"$\frac{\partial f}{\partial x} < \{1, 2\}$", r"$\frac{\partial f}{\partial x} < \{1, 2\}$"),
+])
+def test_math_cannot_link_or_restyle(tex, expected):
+    """MathJax typesets after HTML sanitisers run (in JupyterLab too): \\href and friends are checked in the text."""
+    assert clean_tex(tex) == expected
+    assert clean_markdown(tex) == expected
+    assert clean_data({"text/latex": tex})["text/latex"] == expected
 
 
 # -- outputs -------------------------------------------------------------------------------------

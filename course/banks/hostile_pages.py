@@ -36,9 +36,10 @@ PIXEL_PNG = ("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDw
 def js(ctx: Context, token: str) -> str:
     """Script that, if it ran, calls the listener, retitles the page, marks it and opens a dialog.
 
-    No spaces and no double quotes, so it fits in attributes, markdown link targets and strings.
+    No spaces and no double quotes, so it fits in attributes, markdown link targets and strings;
+    the URL is split so that markdown does not turn it into a link inside a <script>.
     """
-    return (f"fetch('http://127.0.0.1:{ctx.listen_port}/hit/{token}');document.title='{TITLE_MARK}-{token}';"
+    return (f"fetch('ht'+'tp://127.0.0.1:{ctx.listen_port}/hit/{token}');document.title='{TITLE_MARK}-{token}';"
             f"document.body.insertAdjacentHTML('beforeend','<b\\x20id=pwned-{token}></b>');alert('{token}')")
 
 
@@ -98,16 +99,16 @@ def output_payload_code(ctx: Context) -> str:
     svg = ("<svg xmlns='http://www.w3.org/2000/svg' width='30' height='30' onload=\"" + J("out-svg-onload") + "\">"
            + script("out-svg-script") + "<circle cx='15' cy='15' r='10' fill='blue'/></svg>")
     lines = [
-        "from IPython.display import HTML, Javascript, Latex, Markdown, display",
-        "display(HTML(%r))" % ("<b>html output</b>" + script("out-html-script")),
-        "display(HTML(%r))" % onerror("out-html-onerror"),
-        "display(Javascript(%r))" % J("out-javascript"),
+        "# display() is the kernel's own; raw mime bundles, so nothing needs importing",
+        "display({'text/html': %r}, raw=True)" % ("<b>html output</b>" + script("out-html-script")),
+        "display({'text/html': %r}, raw=True)" % onerror("out-html-onerror"),
+        "display({'application/javascript': %r, 'text/plain': 'javascript'}, raw=True)" % J("out-javascript"),
         "display({'application/javascript': %r, 'text/plain': 'js'}, raw=True)" % J("out-raw-javascript"),
         "display({'text/javascript': %r, 'application/x-ecmascript': %r, 'text/plain': 'ecmascript'}, raw=True)"
         % (J("out-text-javascript"), J("out-ecmascript")),
         "display({'image/svg+xml': %r}, raw=True)" % svg,
-        "display(Markdown(%r))" % ("markdown output " + onerror("out-markdown") + " [link](javascript:" + J("out-markdown-link") + ")"),
-        "display(Latex(%r))" % ("$$\\href{javascript:" + J("out-latex-href") + "}{x}$$ " + script("out-latex-script")),
+        "display({'text/markdown': %r}, raw=True)" % ("markdown output " + onerror("out-markdown") + " [link](javascript:" + J("out-markdown-link") + ")"),
+        "display({'text/latex': %r}, raw=True)" % ("$$\\href{javascript:" + J("out-latex-href") + "}{x}$$ " + script("out-latex-script")),
         "display({'application/vnd.jupyter.widget-view+json': {'model_id': %r, 'version_major': 2, 'version_minor': 0},"
         " 'text/plain': 'a widget'}, raw=True)" % ("</script>" + script("out-widget")),
         "display({'text/html': %r}, raw=True, metadata={'text/html': {'isolated': True}})" % ("<b>isolated</b>" + script("out-isolated")),
@@ -121,6 +122,9 @@ def output_payload_code(ctx: Context) -> str:
 
 LEGIT_CODE = """\
 # What teaching needs must still render: a Graphviz drawing of a graph and a matplotlib plot.
+import base64
+import io
+
 import numpy as np
 import matplotlib.pyplot as plt
 import mini_autograd as ag
@@ -130,7 +134,9 @@ display(ag.draw((ag.exp(x) * x).sum()))
 figure, axes = plt.subplots(figsize=(4, 3))
 axes.plot([1, 2, 3, 4], [1, 4, 9, 16], marker="o")
 axes.set_title("legit matplotlib plot")
-plt.show()
+png = io.BytesIO()
+figure.savefig(png, format="png")  # shown as PNG whatever the kernel's matplotlib backend
+display({"image/png": base64.b64encode(png.getvalue()).decode(), "text/plain": "a plot"}, raw=True)
 """
 
 
