@@ -112,7 +112,7 @@ ATTACKS = [
            f"{NOTEBOOK} is a named pipe (FIFO); {NOT_OPENED}"),
     Attack("notebook is a device file", lambda ctx: {NOTEBOOK: Device()}, 0,
            f"{NOTEBOOK} is a device file; {NOT_OPENED}"),
-    Attack("honest notebook, timestamp.txt a symbolic link to /proc/self/environ",
+    Attack("timestamp.txt is a symbolic link to /proc/self/environ (the notebook is the solution)",
            lambda ctx: {NOTEBOOK: _solution_bytes(ctx), "timestamp.txt": Link("/proc/self/environ")}, 100,
            "timestamp.txt ignored: timestamp.txt is a symbolic link", host_check="no environment in autograded/"),
     Attack("100,000 nested lists in a cell's metadata", _nested("metadata", 100_000), 0, "levels deep"),
