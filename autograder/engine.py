@@ -46,7 +46,7 @@ from traitlets import Bool
 from traitlets.utils.importstring import import_item
 
 from .executor import ExecutionJob, ExecutionResult, KernelStartError, execute
-from .intake import Intake, read_submission
+from .intake import Intake, fingerprint, read_submission
 from .lock_to_source import GraderFault, SubmissionRejected
 from .sandbox import Sandbox, build_matplotlib_cache
 
@@ -94,16 +94,6 @@ class ReplaySandboxRun(Preprocessor):
         if [c.source for c in done.cells] != [c.source for c in nb.cells]:
             raise RuntimeError(f"the sandbox ran a different notebook than nbgrader sanitized for {key}")
         return done, resources
-
-
-def fingerprint(folder: Path) -> str:
-    """A hash of every file in a submission folder (names and bytes)."""
-    digest = hashlib.sha256()
-    if folder.is_dir():
-        for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-            digest.update(str(path.relative_to(folder)).encode() + b"\0")
-            digest.update(hashlib.sha256(path.read_bytes()).digest())
-    return digest.hexdigest()
 
 
 def _die_with_parent() -> None:
@@ -168,8 +158,8 @@ class GradingEngine:
         if folder.exists():
             shutil.rmtree(folder)
         folder.mkdir(parents=True)
-        if (submitted / "timestamp.txt").is_file():
-            shutil.copy(submitted / "timestamp.txt", folder / "timestamp.txt")
+        if intake.timestamp is not None:      # read by intake without following a link
+            (folder / "timestamp.txt").write_text(intake.timestamp)
         to_run = {}
         for name, nb in intake.notebooks.items():
             resources = {"unique_key": name, "nbgrader": {"student": student, "assignment": assignment,

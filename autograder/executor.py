@@ -51,7 +51,7 @@ from nbformat.notebooknode import NotebookNode
 from .sandbox import Sandbox
 
 
-MAX_MESSAGE_BYTES = 16 * 2**20
+MAX_MESSAGE_BYTES = 64 * 2**20
 """Largest message part the grader accepts from a kernel; ZeroMQ drops larger ones unread."""
 
 INTEGRITY_PROBE = "__import__('autograder.integrity', fromlist=['report']).report()"

@@ -169,7 +169,7 @@ for i in range(400):
 '''
 
 ONE_HUGE_MESSAGE = '''
-display({"text/plain": "x" * 40_000_000}, raw=True)
+display({"text/plain": "x" * 100_000_000}, raw=True)
 print("after the huge message")
 '''
 
