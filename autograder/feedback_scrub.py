@@ -37,6 +37,7 @@ from pathlib import Path
 
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
+from nbgrader.utils import determine_grade
 from traitlets import Integer, Unicode
 
 from .feedback import STUDENT_TEXT_END, STUDENT_TEXT_START
@@ -47,7 +48,8 @@ MIN_SECRET = 12  # shorter hidden lines ("x = 1.0") are ordinary code, not telli
 
 # Who may put a message in front of a student: the checks (autograder/feedback.py, integrity.py)
 # and the grader's own error outputs (autograder/executor.py).
-AUTHORED = ("CheckFailed", "TamperingDetected", "CellTimeoutError", "KernelDied", "NotRun")
+AUTHORED = ("CheckFailed", "TamperingDetected", "CellTimeoutError", "KernelDied", "NotRun", "UnreadableOutput",
+            "TestDidNotPass")
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
 PASSED = "Passed."
@@ -60,6 +62,7 @@ NGRAM = 6  # this many words and numbers of hidden code in a row, in a message, 
 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 WORD = re.compile(r"\w+")
+NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
 TOKEN = re.compile(r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?!\w)|(?P<word>\w+)")
 PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.+~-]+){2,}[/\\]?")
 UNPRINTABLE = re.compile(r"[^\x20-\x7e\n\t…×]")
@@ -119,10 +122,12 @@ def _grams(tokens: list[str]) -> set[tuple[str, ...]]:
 
 def _code_grams(code: str) -> set[tuple[str, ...]]:
     """The runs of NGRAM words and numbers of code outside its string literals and comments (those
-    break a run: a check shows the labels a test passes it, which are string literals)."""
+    break a run: a check shows the labels a test passes it, which are string literals), with at least
+    three words in them (runs of numbers alone are shapes and values, which messages show too)."""
     grams = set()
     for segment in STRING_OR_COMMENT.split(code):
-        grams |= _grams([m.group(0) for m in TOKEN.finditer(segment)])
+        grams |= {gram for gram in _grams([m.group(0) for m in TOKEN.finditer(segment)])
+                  if sum(not NUMBER.fullmatch(token) for token in gram) >= 3}
     return grams
 
 
@@ -250,7 +255,13 @@ def failure(cell, hidden: HiddenTests) -> tuple[str, str] | None:
         return "TamperingDetected", hidden.check_message(prefix)
     errors = [output for output in cell.get("outputs", []) if output.get("output_type") == "error"]
     if not errors:
-        return None
+        score, points = determine_grade(cell)   # nbgrader's rule: what the gradebook was given
+        if score is None or score >= points:
+            return None
+        if any(output.get("name") == "stderr" for output in cell.get("outputs", [])):
+            return "Stderr", ("The test wrote to stderr (a warning or an error message, from your code or the test), "
+                              "which counts as failing; what it wrote is not shown in feedback.")
+        return "PartialCredit", f"The test's result gave {score:g} of {points:g} points."
     error = next((e for e in reversed(errors) if e.get("ename") in AUTHORED), errors[-1])
     ename = str(error.get("ename", ""))
     if ename in AUTHORED:
@@ -264,9 +275,10 @@ def failure(cell, hidden: HiddenTests) -> tuple[str, str] | None:
                      "Run the cell in your notebook to see them.")
 
 
-def verdict_outputs(cell, hidden: HiddenTests) -> list:
-    """The outputs a test cell keeps in feedback: one line saying it passed, or one error output."""
-    failed = failure(cell, hidden)
+def verdict_outputs(cell, hidden: HiddenTests, full_marks: bool = False) -> list:
+    """The outputs a test cell keeps in feedback: one line saying it passed, or one error output.
+    full_marks: the gradebook gave the cell all its points (after a manual grade, say): it passed."""
+    failed = None if full_marks else failure(cell, hidden)
     if failed is None:
         return [nbformat.v4.new_output("stream", name="stdout", text=PASSED + "\n")]
     name, message = failed
@@ -329,7 +341,9 @@ class ShowVerdicts(HiddenTestsPreprocessor):
             if cell.cell_type != "code":
                 continue
             if is_test_cell(cell):
-                cell.outputs = verdict_outputs(cell, hidden)
+                meta = cell.metadata.get("nbgrader", {})
+                full = meta.get("score") is not None and meta["score"] >= meta.get("points", float("inf"))
+                cell.outputs = verdict_outputs(cell, hidden, full)
                 after_hidden = after_hidden or has_hidden_tests(cell, hidden)
             elif after_hidden and self.drop_after_hidden_tests and cell.get("outputs"):
                 cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=DROPPED_NOTE)]

@@ -3,8 +3,8 @@
 Collect: from a folder, from an LMS archive (with zip-slip, symbolic-link, oversized and
 non-notebook entries) and from nbgrader's exchange after students fetched and submitted with
 nbgrader's own exchange classes. Feedback: two students graded by nbgrader's real autograde
-into a real SQLite gradebook; nbgrader's plain feedback shows the hidden tests, ours does not
-and keeps the failure message. Errors: exit status 2 and a message that says what to do.
+into a real SQLite gradebook; nbgrader's plain feedback shows the hidden tests, ours does not:
+it shows a verdict per test cell and keeps the checks' failure messages. Errors: exit status 2 and a message that says what to do.
 """
 
 from __future__ import annotations
@@ -17,12 +17,15 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from nbconvert.preprocessors import CSSHTMLHeaderPreprocessor
 from nbgrader.auth import Authenticator
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeSubmit
+from nbgrader.preprocessors import GetGrades
 from traitlets.config import Config
 
-from autograder.feedback_scrub import ScrubHiddenTests
+from autograder import feedback_scrub
+from autograder.feedback_scrub import ScrubHiddenTests, ShowVerdicts
 from course.cli import main
 from course.feedback import html_text
 from course_harness import ROOT, TempCourse, cell, mutate, release_notebook, source_notebook
@@ -247,7 +250,12 @@ def graded(tmp_path_factory):
         course.autograde(A, student)
     lost = {g for g, (score, most) in course.scores(A, "mutant").items() if score < most}
     assert lost == {"ex4-forward-tests"} and sum(s for s, _ in course.scores(A, "solved").values()) == 100
-    result = course.api.generate_feedback(A)  # nbgrader as it comes
+    configured = course.config.GenerateFeedback.preprocessors
+    course.config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]  # nbgrader as it comes
+    try:
+        result = course.api.generate_feedback(A)
+    finally:
+        course.config.GenerateFeedback.preprocessors = configured
     assert result["success"], result
     plain = {student: html_text(feedback_page(course, student)) for student in students}
     shutil.rmtree(course.root / "feedback")
@@ -256,7 +264,7 @@ def graded(tmp_path_factory):
 
 @pytest.mark.nbgrader
 def test_plain_nbgrader_feedback_shows_the_hidden_tests(graded):
-    """Without ScrubHiddenTests the pages show every hidden-test line, in the cells and in the traceback."""
+    """Without the course's feedback steps the pages show every hidden-test line, in the cells and in the traceback."""
     _, plain = graded
     for student, text in plain.items():
         assert [line for line in hidden_test_lines() if line not in text] == [], student
@@ -266,11 +274,13 @@ def test_plain_nbgrader_feedback_shows_the_hidden_tests(graded):
 @pytest.mark.nbgrader
 def test_course_feedback_has_no_hidden_tests_and_keeps_the_failure_message(graded, capsys):
     """`course feedback`: a page per student, no hidden-test line anywhere, a placeholder per hidden
-    region, the public tests and the check's failure message still there."""
+    region, the public tests and the check's failure message still there; a verdict per test cell and
+    no traceback."""
     course, _ = graded
     assert cli(course, "feedback", A) == 0
     out = capsys.readouterr().out
     assert re.search(r"mutant\s+01_derivatives.html", out) and re.search(r"solved\s+01_derivatives.html", out)
+    assert "problem:" not in out
     failure = error_output(course.autograded_notebook(A, "mutant"), "ex4-forward-tests")["evalue"]
     assert failure.startswith('Exercise 4 (forward pass): forward_pass(-1.2)["b"]: expected')
     for student in ("solved", "mutant"):
@@ -279,43 +289,69 @@ def test_course_feedback_has_no_hidden_tests_and_keeps_the_failure_message(grade
         assert "BEGIN HIDDEN TESTS" not in text and "END HIDDEN TESTS" not in text
         assert text.count("# hidden tests") == 7  # one per test cell with hidden tests
         assert 'check_values(values["c"], c, "Exercise 4 (forward pass)", \'forward_pass(1.0)["c"]\')' in text
+        assert "Traceback" not in text and "Cell In[" not in text and "checks.py" not in text
     mutant = html_text(feedback_page(course, "mutant"))
-    assert f"CheckFailed: {failure}" in mutant
-    assert "(hidden test code)" in mutant and "Cell In[" in mutant
+    assert f"CheckFailed: {failure}" in mutant  # a check's own message is shown as it is
+    assert mutant.count("Passed.") == 7 and html_text(feedback_page(course, "solved")).count("Passed.") == 8
     assert "CheckFailed" not in html_text(feedback_page(course, "solved"))
 
 
 @pytest.mark.nbgrader
-def test_scrub_removes_hidden_lines_from_the_traceback_only(graded):
-    """The preprocessor alone, on the mutant's autograded notebook: the traceback quoted hidden
-    tests before and does not after; the failure message is untouched."""
+def test_verdicts_replace_the_test_cells_outputs(graded):
+    """The preprocessors alone, on the mutant's autograded notebook: the traceback quoted hidden
+    tests before; after, the test cell has one error output, the check's message, untouched."""
     course, _ = graded
     nb = course.autograded_notebook(A, "mutant")
     before = error_output(nb, "ex4-forward-tests")
     plain_before = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(before.traceback))
     assert any(line in plain_before for line in hidden_test_lines())
-    scrub = ScrubHiddenTests(source_directory=str(course.root / "source"))
+    assert "checks.py" not in plain_before and "Cell In[" in plain_before  # the checks' frames are hidden in the notebook too
+    directories = dict(source_directory=str(course.root / "source"), release_directory=str(course.root / "release"))
     resources = {"nbgrader": {"assignment": A, "notebook": A, "student": "mutant"}}
-    after = error_output(scrub.preprocess(copy.deepcopy(nb), resources)[0], "ex4-forward-tests")
-    plain_after = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(after.traceback))
-    assert [line for line in hidden_test_lines() if line in plain_after] == []
-    assert after.evalue == before.evalue
-    assert plain_after.endswith(f"CheckFailed: {before.evalue}")
-    assert "File " in plain_after and "checks.py" in plain_after  # the frames of the checks stay
+    after = copy.deepcopy(nb)
+    for step in (ScrubHiddenTests(**directories), ShowVerdicts(**directories)):
+        after, resources = step.preprocess(after, resources)
+    [output] = cell(after, "ex4-forward-tests").outputs
+    assert (output.ename, output.evalue, output.traceback) == ("CheckFailed", before.evalue, [f"CheckFailed: {before.evalue}"])
+    assert [o.text for o in cell(after, "ex4-reverse-tests").outputs] == ["Passed.\n"]
+    assert "# hidden tests" in cell(after, "ex4-forward-tests").source
+    assert [line for line in hidden_test_lines() if line in nbformat.writes(after)] == []
 
     with pytest.raises(FileNotFoundError, match="no source notebook"):
-        ScrubHiddenTests(source_directory=str(course.root / "nowhere")).preprocess(copy.deepcopy(nb), resources)
+        ShowVerdicts(source_directory=str(course.root / "nowhere")).preprocess(copy.deepcopy(nb), resources)
 
 
 @pytest.mark.nbgrader
-def test_course_feedback_deletes_a_page_that_still_shows_hidden_tests(graded, capsys, monkeypatch):
-    """The last line of defence: with the cell scrubbing switched off, the pages are not handed out."""
+def test_course_feedback_writes_no_page_that_still_shows_hidden_tests(graded, capsys, monkeypatch):
+    """The last lines of defence: with the region scrubbing switched off, the pipeline's own leak check
+    stops nbgrader from writing the pages; with that switched off too, `course feedback` deletes them."""
     course, _ = graded
-    monkeypatch.setattr(ScrubHiddenTests, "scrub_source", lambda self, source: source)
+    monkeypatch.setattr(feedback_scrub, "scrub_source", lambda source: source)
     assert cli(course, "feedback", A) == 1
     out = capsys.readouterr().out
-    assert "solved/01_derivatives.html quoted hidden test code" in out and "deleted" in out
+    assert "solved: no feedback page written" in out and "mutant: no feedback page written" in out
+    assert "would show hidden test code" in out
     assert not feedback_page(course, "solved").exists() and not feedback_page(course, "mutant").exists()
+
+    monkeypatch.setattr(feedback_scrub.RefuseHiddenTestLeaks, "preprocess", lambda self, nb, resources: (nb, resources))
+    assert cli(course, "feedback", A) == 1
+    out = capsys.readouterr().out
+    assert "solved/01_derivatives.html showed hidden test code" in out and "deleted" in out
+    assert not feedback_page(course, "solved").exists() and not feedback_page(course, "mutant").exists()
+
+
+@pytest.mark.nbgrader
+def test_course_feedback_refuses_a_configuration_without_the_scrubbing(graded, capsys):
+    course, _ = graded
+    config = course.root / "nbgrader_config.py"
+    saved = config.read_text()
+    try:
+        config.write_text(saved + "\nc.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades']\n")
+        assert cli(course, "feedback", A) == 2
+        err = capsys.readouterr().err
+        assert "lacks autograder.feedback_scrub.ScrubHiddenTests" in err and "show hidden tests" in err
+    finally:
+        config.write_text(saved)
 
 
 # -- errors -----------------------------------------------------------------------------------
