@@ -120,6 +120,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exchange", metavar="DIR", default=None, help="the shared nbgrader exchange (default: $AUTODIFF_EXCHANGE or /srv/nbgrader/exchange)")
     p.add_argument("--state", metavar="DIR", default=None, help="the hub's state and generated configuration (default /var/lib/course-hub/<course>)")
     p.add_argument("--service-user", metavar="USER", default=None, help="Unix user of the course service (default: the course folder's owner; never root)")
+    p.add_argument("--python", metavar="PATH", default=None, help="the Python of the users' servers and the course service "
+                                                                  "(default: this one; every user must be able to run it)")
     p.add_argument("--extra-config", metavar="FILE", default=None, help="a Python file loaded at the end of jupyterhub_config.py (e.g. LTI 1.3 login)")
     p.add_argument("--config-only", action="store_true", help="write the configuration, update the gradebook's names, and exit")
     _course_option(p)

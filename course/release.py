@@ -120,14 +120,27 @@ def _to_exchange(course, api, assignment: str) -> None:
     print(f"released {assignment} to the students -> {outbound}")
 
 
+def _secrets_into_feedback(course, assignment: str, students: list[str]) -> None:
+    """nbgrader's release_feedback names each page by a hash of the submission's secret, read from
+    feedback/<student>/<assignment>/submission_secret.txt. nbgrader's autograde carries the file
+    from submitted/ through autograded/ into feedback/; put it there from submitted/ when a step
+    on the way did not (the student's fetch_feedback finds the page by the same secret)."""
+    for student in students:
+        target = course.path("feedback", student, assignment, "submission_secret.txt")
+        source = course.path("submitted", student, assignment, "submission_secret.txt")
+        if not target.exists() and source.is_file():
+            shutil.copy(source, target)
+
+
 def _release_feedback(course, api, names: list[str]) -> int:
     """nbgrader release_feedback per assignment; an assignment without feedback is an error."""
     from .course_dir import CourseError
 
     for assignment in names:
-        students = sorted(p.name for p in course.path("feedback").glob(f"*/{assignment}") if any(p.glob("*.html")))
+        students = sorted(p.parent.name for p in course.path("feedback").glob(f"*/{assignment}") if any(p.glob("*.html")))
         if not students:
             raise CourseError(f"no feedback for {assignment} in {course.path('feedback')}: run course feedback {assignment} first.")
+        _secrets_into_feedback(course, assignment, students)
         result = api.release_feedback(assignment)
         if not result["success"]:
             raise CourseError(f"nbgrader could not release the feedback of {assignment} to {_exchange_root(course)}:\n"

@@ -60,6 +60,31 @@ def check_course_private(course: Course) -> None:
                           f"solutions in source/. Close it: chmod o-rwx {course.root}.")
 
 
+def unreachable_part(path: Path) -> Path | None:
+    """The first folder (or the file) on the way to path that other users cannot pass, or None."""
+    path = Path(path)
+    for part in [*reversed(path.parents), path]:
+        if not part.stat().st_mode & 0o001:
+            return part
+    if path.is_symlink():
+        return unreachable_part(path.resolve())
+    return None
+
+
+def server_python(requested: str | None) -> Path:
+    """The Python of users' servers: --python, else this one; every user must be able to run it."""
+    python = Path(requested or sys.executable).absolute()
+    if not python.exists():
+        raise CourseError(f"--python {python} does not exist.")
+    blocked = unreachable_part(python)
+    if blocked is not None:
+        raise CourseError(
+            f"the users' servers could not run {python}: {blocked} is closed to other users (it resolves to "
+            f"{python.resolve()}). Install the course with a Python everyone can run (PYTHON=/usr/bin/python3 bash "
+            f"scripts/setup.sh), or pass --python with one whose site-packages hold the course.")
+    return python
+
+
 def settings_from(args, course: Course) -> HubSettings:
     members = read_roster(args.roster)
     missing = missing_unix_users(members)
@@ -77,6 +102,7 @@ def settings_from(args, course: Course) -> HubSettings:
         service_user=service_user_of(course, args.service_user), ip=args.ip, port=args.port,
         hub_port=free_port(), proxy_api_port=free_port(), service_port=free_port(), db_url=args.db_url,
         extra_config=Path(args.extra_config).resolve() if args.extra_config else None,
+        python=server_python(args.python),
     )
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import pprint
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +66,7 @@ class HubSettings:
     service_port: int = 8002
     db_url: str | None = None
     extra_config: Path | None = None
+    python: Path = Path(sys.executable)   # the Python of users' servers and the service
     env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -89,8 +91,14 @@ def server_args(role: str) -> list[str]:
     return [f"--ServerApp.jpserver_extensions={name}={value}" for name, value in EXTENSIONS[role].items()]
 
 
+def server_command(settings: HubSettings) -> list[str]:
+    """jupyterhub-singleuser, run by the Python every user can execute."""
+    return [str(settings.python), "-m", "jupyterhub.singleuser"]
+
+
 def base_environment(settings: HubSettings) -> dict[str, str]:
-    env = {"PATH": f"{VENV_BIN}:/usr/local/bin:/usr/bin:/bin", "AUTODIFF_EXCHANGE": str(settings.exchange)}
+    bins = dict.fromkeys([str(Path(settings.python).parent), str(VENV_BIN)])
+    env = {"PATH": ":".join([*bins, "/usr/local/bin", "/usr/bin", "/bin"]), "AUTODIFF_EXCHANGE": str(settings.exchange)}
     if settings.db_url:
         env["AUTODIFF_DB_URL"] = settings.db_url
     env.update(settings.env)
@@ -118,8 +126,13 @@ def write_role_dirs(settings: HubSettings) -> None:
 
 def service_command(settings: HubSettings) -> list[str]:
     """The course service: a Jupyter server on the course folder with the formgrader, run by the hub."""
-    return [str(VENV_BIN / "jupyterhub-singleuser"), f"--ServerApp.root_dir={settings.course_root}",
+    return [*server_command(settings), f"--ServerApp.root_dir={settings.course_root}",
             "--ServerApp.default_url=/formgrader", *server_args("service")]
+
+
+def _literal(value) -> str:
+    """A Python literal of value, laid out for reading."""
+    return pprint.pformat(value, indent=1, width=110, sort_dicts=False)
 
 
 def hub_config_text(settings: HubSettings) -> str:
@@ -173,21 +186,21 @@ def hub_config_text(settings: HubSettings) -> str:
         "c.Authenticator.admin_users = set()      # instructors need no hub admin rights",
         "",
         "# Groups (nbgrader's names: nbgrader-<course> students, formgrade-<course> graders) and roles.",
-        f"c.JupyterHub.load_groups = {json.dumps({g: {'users': u} for g, u in group_users.items()}, indent=4)}",
-        f"c.JupyterHub.load_roles = {json.dumps(roles, indent=4)}",
+        f"c.JupyterHub.load_groups = {_literal({g: {'users': u} for g, u in group_users.items()})}",
+        f"c.JupyterHub.load_roles = {_literal(roles)}",
         "",
         "# The course service: the formgrader on the course folder, as the course's Unix user,",
         "# reachable only with the instructor role's access:services scope.",
-        f"c.JupyterHub.services = [{json.dumps(service, indent=4)}]",
+        f"c.JupyterHub.services = {_literal([service])}",
         "",
         "# Each user's server: JupyterLab in their home as their Unix user, nbgrader's extensions by role.",
         "c.JupyterHub.spawner_class = 'localprocess'",
-        f"c.Spawner.cmd = [{str(VENV_BIN / 'jupyterhub-singleuser')!r}]",
+        f"c.Spawner.cmd = {server_command(s)!r}",
         "c.Spawner.default_url = '/lab'",
         "c.Spawner.notebook_dir = '~'",
         "c.Spawner.start_timeout = 120",
         "c.Spawner.http_timeout = 120",
-        f"c.Spawner.environment = {json.dumps(base_environment(s), indent=4)}",
+        f"c.Spawner.environment = {_literal(base_environment(s))}",
         f"c.Spawner.pre_spawn_hook = role_spawner_hook({role_dirs!r}, instructor_group={s.instructor_group!r})",
         "",
     ]
