@@ -14,7 +14,8 @@ load MathJax 2 from a CDN. What the course changes, through configuration only
 * MathJax 3.2.2 (from the pinned ``django-static-mathjax`` package) is inlined into the page in
   place of nbconvert's CDN loader, with the TeX extensions that make links, classes, styles or
   loads (``\\href``, ``\\class``, ``\\style``, ``\\require``...) left out, so math renders offline
-  and cannot be made to run anything. The pages' ``mathjax.html.j2`` in templates/ override
+  and cannot be made to run anything. Feedback pages also get a Content-Security-Policy that lets
+  only those two scripts run and nothing load (content_security_policy). The pages' ``mathjax.html.j2`` in templates/ override
   nbconvert's; nbgrader's own templates are used for everything else.
 
 The formgrader's other pages (manage students, gradebook...) are rendered by a Jinja environment
@@ -23,7 +24,9 @@ of their own; course/pages/formgrader.py makes it autoescape.
 
 from __future__ import annotations
 
+import base64
 import functools
+import hashlib
 import html
 import json
 from pathlib import Path
@@ -58,14 +61,30 @@ def mathjax_source() -> str:
     return (Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / "tex-svg-full.js").read_text(encoding="utf-8")
 
 
+def content_security_policy(*scripts: str) -> str:
+    """A policy for a self-contained page: only these inline scripts run; nothing loads from anywhere."""
+    hashes = " ".join("'sha256-%s'" % base64.b64encode(hashlib.sha256(s.encode()).digest()).decode() for s in scripts)
+    return (f"default-src 'none'; script-src {hashes}; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+            "base-uri 'none'; form-action 'none'")
+
+
 @functools.cache
-def mathjax_scripts(_: str = "") -> markupsafe.Markup:
-    """The <script> elements that configure and run MathJax in a page (a Jinja filter)."""
+def mathjax_scripts(page: str = "") -> markupsafe.Markup:
+    """The <script> elements that configure and run MathJax in a page (a Jinja filter).
+
+    For ``"feedback"`` (a standalone file) a Content-Security-Policy comes first, allowing exactly
+    these two scripts: should anything a student wrote survive the sanitiser, it still cannot run
+    or load. (The formgrader's page has nbgrader's own inline scripts and handlers, so no policy.)
+    """
     source = mathjax_source()
     if "</script" in source.lower():  # cannot happen with 3.2.2; would end the inline script early
         raise ValueError("MathJax's source contains </script and cannot be inlined")
+    config = f"window.MathJax = {json.dumps(MATHJAX_CONFIG)};"
+    policy = ""
+    if page == "feedback":
+        policy = f'<meta http-equiv="Content-Security-Policy" content="{html.escape(content_security_policy(config, source))}">\n'
     return markupsafe.Markup(  # noqa: S704 - our configuration and the pinned package's file
-        f"<script>window.MathJax = {json.dumps(MATHJAX_CONFIG)};</script>\n<script>{source}</script>")
+        f"{policy}<script>{config}</script>\n<script>{source}</script>")
 
 
 class EscapePageFields(Preprocessor):
