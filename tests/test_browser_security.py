@@ -257,7 +257,8 @@ def test_the_formgrader_lists_and_a_crafted_url_are_inert(course, lab, browser, 
     base, token, _ = lab
     before = len(listener.hits)
     crafted = urllib.parse.quote(f"<img src=x onerror=document.title='{TITLE_MARK}-url'>", safe="")
-    for name, path in (("students", "/formgrader/manage_students"),
+    for name, path in (("assignments", "/formgrader/manage_assignments"),
+                       ("students", "/formgrader/manage_students"),
                        ("submissions", f"/formgrader/gradebook/{A}/{A}"),
                        ("crafted-url", f"/formgrader/manage_students/{crafted}")):
         visit = open_page(browser, f"{base}{path}?token={token}", settle_ms=2000)

@@ -49,6 +49,10 @@ PAYLOADS = [
     "<noscript><p title=\"</noscript><img src=x onerror=alert(1)>\">",
     "<link rel=stylesheet href=\"http://127.0.0.1:9/x.css\">",
     "![pixel](http://127.0.0.1:9/pixel.png)",
+    "An autolink <javascript:alert(1)> and <vbscript:msgbox(1)>",
+    "[reference link][evil]\n\n[evil]: javascript:alert(1)",
+    "<svg><style>@import 'http://127.0.0.1:9/x.css';</style><animate onbegin=alert(1) attributeName=x dur=1s>",
+    "<p style=\"background:url(javascript:alert(1))\">styled</p>",
 ]
 
 
