@@ -46,6 +46,7 @@ MACHINERY_ATTRIBUTES = {
     "tb_frame", "gi_frame", "cr_frame", "ag_frame", "__globals__", "__code__", "__closure__", "__subclasses__",
     "walk_stack", "extract_stack", "format_stack", "history_manager",
 }
+ALLOWED_IMPORTS = {"IPython.display"}   # HTML, Markdown, Image, display: what notebooks show, not how they run
 ALLOWED_MAGICS = {"timeit", "time", "matplotlib"}
 _HISTORY_NAME = re.compile(r"_i\d+|_\d+")
 
@@ -209,7 +210,7 @@ def _scan_tree(tree: ast.AST, cell: str, aliases: dict[str, str], protected_name
         elif isinstance(node, (ast.Import, ast.ImportFrom)):
             modules = [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module or ""]
             for module in modules:
-                if module.split(".")[0] in FORBIDDEN_IMPORTS:
+                if module.split(".")[0] in FORBIDDEN_IMPORTS and module not in ALLOWED_IMPORTS:
                     flag(node, f"imports {module}")
             for alias in node.names:
                 name = alias.asname or alias.name.split(".")[0]

@@ -57,6 +57,7 @@ def findings(source):
     "import threading\nthreading.settrace(tracer)",
     "import IPython",
     "from IPython import get_ipython",
+    "from IPython.core.interactiveshell import InteractiveShell",
     "import linecache\nprint(linecache.cache)",
     "print(In[-1])",
     "print(_ih[-1])",
@@ -95,6 +96,8 @@ def test_tampering_is_found(source):
     "!ls",
     "files = !ls",
     "import traceback\ntraceback.print_exc()",
+    "from IPython.display import HTML, Markdown, Image, display",
+    "import IPython.display",
 ])
 def test_honest_code_is_not_flagged(source):
     assert findings(source) == []
