@@ -12,6 +12,7 @@ reported, and so is every student left without a page (exit status 1).
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -80,9 +81,8 @@ def graded_students(course: Course, assignment: str) -> list[str]:
 
 
 def _refusals(log: str) -> list[str]:
-    """The reasons nbgrader's log gives for pages it did not write (our leak check's, mostly)."""
-    return [line.split(":", 1)[1].strip() for line in log.splitlines() if line.startswith("autograder.feedback_scrub.")
-            and ":" in line]
+    """Why nbgrader wrote no page for a student, when the feedback pipeline's leak check refused it."""
+    return [match.group(1).strip() for match in re.finditer(r"LeakedHiddenTests: (.*)", log)]
 
 
 def run(args) -> int:
@@ -98,7 +98,8 @@ def run(args) -> int:
                  for name in course.notebooks(assignment)}
     result = course.api().generate_feedback(assignment, force=True)
     log = f"{result.get('log') or ''}\n{result.get('error') or ''}"
-    if not result["success"] and not any(course.path("feedback", s, assignment).is_dir() for s in students):
+    refused = list(dict.fromkeys(_refusals(log)))
+    if not result["success"] and not refused and not any(course.path("feedback", s, assignment).is_dir() for s in students):
         raise CourseError(f"nbgrader could not generate the feedback of {assignment}:\n{log.strip()}\n"
                           f"If the gradebook does not know these submissions, grade them again: course grade {assignment}.")
 
@@ -118,8 +119,7 @@ def run(args) -> int:
         if not pages:
             problems.append(f"{student}: no feedback page written")
         print(f"  {student:<{width}}  {', '.join(pages) or '-'}")
-    for refusal in dict.fromkeys(_refusals(log)):
-        problems.append(refusal)
+    problems += refused
     for problem in problems:
         print(f"  problem: {problem}")
     return 1 if problems else 0
