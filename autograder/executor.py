@@ -383,7 +383,19 @@ class NotebookRun:
         return self.nb
 
 
+def _quiet_abandoned_polls(loop, context) -> None:
+    """nbclient leaves its output and liveness polls running when a kernel is stopped mid-cell (a timeout,
+    a dead kernel); their 'never retrieved' errors are expected then and would only clutter the grader's
+    terminal. Everything else goes to asyncio's default handler."""
+    task = context.get("future")
+    name = getattr(getattr(task, "get_coro", lambda: None)(), "__qualname__", "")
+    if context.get("message") == "Task exception was never retrieved" and name.startswith("NotebookClient._async_poll"):
+        return
+    loop.default_exception_handler(context)
+
+
 async def _execute(job: ExecutionJob) -> ExecutionResult:
+    asyncio.get_running_loop().set_exception_handler(_quiet_abandoned_polls)
     start = monotonic()
     executed, events = {}, []
     for name, text in sorted(job.notebooks.items()):
