@@ -4,25 +4,45 @@ Before grading, nbgrader puts back the instructor's version of every test cell, 
 included, and the student's code runs next to them: it can read them (``In``, ``linecache``,
 frames, ``inspect``, IPython's history) and print, raise, display or stash them, in any encoding.
 Pattern matching cannot find every encoding, so feedback does not show what a test cell printed
-or raised; it shows the verdict of the checks:
+or raised; it shows the verdict of the checks. The steps (nbgrader preprocessors, in this order in
+nbgrader_config.py's GenerateFeedback.preprocessors, for `course feedback` and the formgrader):
 
 - ``ScrubHiddenTests``: in the code of every cell but the student's answers, each hidden-test
   region becomes one line ``# hidden tests``.
-- ``ShowVerdicts``: a test cell's outputs become its verdict only: "Passed.", or the failure
-  message of a check (``check_message``), or a fixed sentence for any other exception. Outputs of
-  the student's cells that ran after the first test cell with hidden tests are dropped, with a
-  one-line note: student code may have stashed what it read during a test and printed it later.
-- ``HideGraderPaths``: the grader's folders (the course, the sandbox, the Python installation) are
-  shortened to their last two parts in the outputs that stay.
-- ``RefuseHiddenTestLeaks``: the last line of defence: a notebook that still shows a hidden-test
-  line anywhere fails, so nbgrader writes no page for it.
+- ``ShowVerdicts``: a test cell's outputs become its verdict only: "Passed.", or one error output
+  with the failure (``failure``). What a test cell printed (stdout, stderr), displayed, and every
+  traceback are not shown. Outputs of the cells that ran after the first test cell with hidden
+  tests (the student's and the notebook's own) are replaced by a one-line note: student code may
+  have stashed what it read during a test and print it later.
+- ``HideGraderPaths``: paths of the grading machine (the course, the sandbox, the Python
+  installation) are cut to their last two parts in the outputs that stay.
+- ``RefuseHiddenTestLeaks``: the last line of defence: a notebook that still shows a secret
+  hidden-test line anywhere fails, so nbgrader writes no page for it.
+
+A failure is shown as follows (``failure``):
+
+- the message the tamper scan put in front of the test cell's code, taken from that code;
+- the message of an error named CheckFailed or TamperingDetected (the checks), or CellTimeoutError,
+  KernelDied, NotRun, UnreadableOutput or TestDidNotPass (the grader), through ``check_message``:
+  student code can raise or forge these, so no part of the message is trusted. What the checks
+  quote from student code (an exception's message, marked by autograder.feedback.student_text)
+  is replaced by a note; every word that is not a word of the course (the checks, mini_autograd,
+  the student version of the notebook, the labels the tests give the checks, Python's builtins)
+  becomes "…"; at most 24 numbers of at most 12 characters; no paths; printable ASCII; at most
+  12 lines and 1200 characters; and a message that shows a secret line, or 6 words and numbers in
+  a row of hidden code (forwards or backwards, whatever separates them), becomes a fixed sentence;
+- any other exception: a fixed sentence naming it if it is one of Python's built-in exceptions,
+  "an exception" otherwise; a test that wrote to stderr or gave partial credit: a fixed sentence.
 
 What is secret is decided against what the student was given: a line of a hidden-test region is
 secret unless the release version (release/<assignment>/<notebook>.ipynb) or the source outside
 the hidden regions shows it, so visible test code is never mistaken for a hidden test.
 
-``HiddenTests.check_message`` is also what ``course export`` (Gradescope results.json) and
-``course report`` show of a failure.
+What remains: the verdicts themselves (pass or fail per test cell), and the numbers and the choice
+of course words in a check's message, are chosen by student code that fails a check on purpose;
+a few dozen characters per failing test cell can be carried that way, never a hidden line as such.
+
+``failure`` is also what ``course export`` (Gradescope results.json) and ``course report`` show.
 """
 
 from __future__ import annotations
@@ -63,7 +83,7 @@ NGRAM = 6  # this many words and numbers of hidden code in a row, in a message, 
 ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 WORD = re.compile(r"\w+")
 NUMBER = re.compile(r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?")
-TOKEN = re.compile(r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)(?!\w)|(?P<word>\w+)")
+TOKEN = re.compile(r"(?P<number>[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?x?)(?!\w)|(?P<word>\w+)")  # "4x" too
 PATH = re.compile(r"(?:[A-Za-z]:)?(?:[/\\][\w.+~-]+){2,}[/\\]?")
 UNPRINTABLE = re.compile(r"[^\x20-\x7e\n\t…×]")
 STRING_OR_COMMENT = re.compile(r"""(?:[rRbBfFuU]{0,2})(?:'{3}[\s\S]*?'{3}|"{3}[\s\S]*?"{3}|'[^'\n]*'|"[^"\n]*")|#[^\n]*""")
