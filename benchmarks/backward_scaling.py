@@ -14,6 +14,13 @@ disabled. The time per node is the backward time divided by n; the medians are c
     python benchmarks/backward_scaling.py --check    # exit 1 if a target fails
 
 Target (for each chain, gc enabled): per-node time at 100k <= 1.5x per-node time at 10k.
+
+A second part builds and differentiates chains of 100,000 and 1,000,000 nodes (gc enabled, as
+a user runs it), timing the build (the Python loop that records the graph) and the backward
+pass separately, sizes interleaved in rotated order, a fresh graph each time. It prints
+"10^6 vs 10^5 per node: build R1, backward R2" (medians of round-by-round ratios of the time
+per node) with their spread. Target (each chain): R1 <= 1.2 and R2 <= 1.2. ``--no-million``
+skips this part (it needs about 1 GB of memory and a minute per chain).
 """
 
 import os
@@ -36,6 +43,8 @@ import mini_autograd as ag  # noqa: E402
 
 SMALL, LARGE = 10_000, 100_000
 TARGET_RATIO = 1.5
+HUGE = 1_000_000
+TARGET_HUGE_RATIO = 1.2
 
 
 def build_sin(n):
@@ -98,19 +107,69 @@ def contender(build, n, collect: bool):
     return run
 
 
+def build_and_backward(build, n):
+    """A contender for the 10^5 / 10^6 comparison: time the build and the backward pass, gc enabled."""
+
+    def run():
+        gc.collect()
+        t0 = time.perf_counter()
+        x, y = build(n)
+        t1 = time.perf_counter()
+        y.backward()
+        t2 = time.perf_counter()
+        assert x.grad is not None and np.all(np.isfinite(x.grad))
+        del x, y
+        t3 = time.perf_counter()
+        return {"build": t1 - t0, "backward": t2 - t1, "free": t3 - t2}
+
+    return run
+
+
+def million(rounds, verdicts):
+    for chain, build in CHAINS.items():
+        samples = interleaved({n: build_and_backward(build, n) for n in (LARGE, HUGE)}, rounds=rounds, warmup=1)
+        rows = []
+        for n, s in samples.items():
+            cells = [f"{n:,}"]
+            for phase in ("build", "backward", "free"):
+                us = [1e6 * r[phase] / n for r in s]
+                q1, q3 = quartiles(us)
+                cells += [f"{median(us):.3f}", f"{q1:.3f} .. {q3:.3f}"]
+            rows.append(cells)
+        print(f"Chain: {chain}, build and backward, gc enabled ({rounds} interleaved rounds, fresh graph each time, medians)")
+        print(table(["nodes", "build us/node", "build IQR", "backward us/node", "backward IQR", "free us/node", "free IQR"], rows))
+        result = {}
+        for phase in ("build", "backward"):
+            r = paired_ratios([x[phase] / HUGE for x in samples[HUGE]], [x[phase] / LARGE for x in samples[LARGE]])
+            result[phase] = (median(r), min(r), max(r))
+        (b, b_lo, b_hi), (k, k_lo, k_hi) = result["build"], result["backward"]
+        print(f"  10^6 vs 10^5 per node: build {b:.3f}, backward {k:.3f} "
+              f"(medians of paired ratios; range over rounds: build {b_lo:.3f} .. {b_hi:.3f}, backward {k_lo:.3f} .. {k_hi:.3f})")
+        print()
+        for phase, (ratio, lo, hi) in result.items():
+            verdicts.add(ratio <= TARGET_HUGE_RATIO,
+                         f"{chain}: per-node {phase} time at 10^6 <= {TARGET_HUGE_RATIO}x that at 10^5",
+                         f"{ratio:.3f}x (median of {rounds} paired ratios, range {lo:.3f} .. {hi:.3f})")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--check", action="store_true", help="exit 1 if a target fails")
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (smoke run)")
     parser.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 9, quick 3)")
+    parser.add_argument("--million-rounds", type=int, default=None,
+                        help="interleaved rounds of the 10^5 / 10^6 comparison (default 5, quick 2)")
+    parser.add_argument("--no-million", action="store_true", help="skip the 10^5 / 10^6 build and backward comparison")
+    parser.add_argument("--only-million", action="store_true", help="run only the 10^5 / 10^6 comparison")
     args = parser.parse_args()
     rounds = args.rounds or (3 if args.quick else 9)
+    million_rounds = args.million_rounds or (2 if args.quick else 5)
 
     print(f"backward_scaling: backward time of chains of {SMALL:,} and {LARGE:,} nodes (graph built outside the timer)")
     print(environment_line(f"; gc thresholds {gc.get_threshold()}"))
     print()
     verdicts = Verdicts("backward_scaling")
-    for chain, build in CHAINS.items():
+    for chain, build in ({} if args.only_million else CHAINS).items():
         contenders = {}
         for collect in (True, False):
             for n in (SMALL, LARGE):
@@ -141,6 +200,8 @@ def main():
                              f"{chain}: per-node backward time at {LARGE // 1000}k <= {TARGET_RATIO}x that at {SMALL // 1000}k",
                              f"{ratio:.3f}x ({median(per_node[(LARGE, True)]):.3f} vs {median(per_node[(SMALL, True)]):.3f} us/node)")
         print()
+    if not args.no_million:
+        million(million_rounds, verdicts)
     verdicts.finish(args.check)
 
 

@@ -15,7 +15,7 @@ import gc
 
 import numpy as np
 
-from .graph import Operation, Variable, _mode, check_finite
+from .graph import Operation, Variable, _mode, _ndarray, check_finite
 
 
 def topological_order(output: Variable) -> list[Operation]:
@@ -85,19 +85,21 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
             grad_output = grads.get(operation._output_ref())
             if grad_output is None:
                 continue  # nothing flows back through this node
+            inputs = operation.inputs
             input_grads = operation.backward(grad_output)
-            if type(input_grads) is not tuple or len(input_grads) != len(operation.inputs):
+            if type(input_grads) is not tuple or len(input_grads) != len(inputs):
                 input_grads = _as_tuple(operation, input_grads)
             if check:
                 check_finite(operation, "backward", input_grads)
-            for variable, input_grad in zip(operation.inputs, input_grads):
+            for variable, input_grad in zip(inputs, input_grads):
                 if input_grad is None or not variable.requires_grad:
                     continue
+                # The gradient must have the input's shape and dtype. A numpy scalar of the
+                # value's own type has both (that is the common 0-d case, checked cheaply).
                 value = variable.value
-                try:
-                    if input_grad.shape != value.shape or input_grad.dtype is not value.dtype:
-                        input_grad = _conform(operation, variable, input_grad)
-                except AttributeError:  # not an array: a Python number or list
+                kind = type(value)
+                if type(input_grad) is not kind or (kind is _ndarray and (
+                        input_grad.shape != value.shape or input_grad.dtype is not value.dtype)):
                     input_grad = _conform(operation, variable, input_grad)
                 # A Variable used by several Operations gets the sum of their contributions. The
                 # first is stored as it is (it may be another node's gradient, or a view of one),
@@ -109,7 +111,7 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
                     previous += input_grad
                 else:
                     grads[variable] = total = previous + input_grad
-                    if type(total) is np.ndarray:  # (a 0-d sum is a numpy scalar, which is immutable)
+                    if type(total) is _ndarray:  # (a 0-d sum is a numpy scalar, which is immutable)
                         summed.add(variable)
     finally:
         if collecting:
@@ -119,6 +121,8 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
 
 def _conform(operation: Operation, variable: Variable, input_grad):
     """Check a gradient's shape (raising a helpful error) and give it the input's dtype."""
+    if isinstance(input_grad, Variable):
+        input_grad = input_grad.value
     input_grad = np.asarray(input_grad)
     value = variable.value
     if input_grad.shape != value.shape:

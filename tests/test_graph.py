@@ -321,3 +321,127 @@ def test_cross_entropy_of_rows_with_infinite_logits_matches_the_careful_shift():
             np.testing.assert_array_equal(loss.value, -picked.sum() / 4)
         finite = ag.cross_entropy(ag.Variable(logits[[0, 3]]), np.array([2, 1]))
         np.testing.assert_allclose(finite.value, -(careful[0, 2] + careful[3, 1]) / 2)
+
+
+# --- the garbage-collector pacing of large graphs (graph._GcPacer) ----------------------
+
+
+def test_a_large_graph_raises_the_young_generation_threshold_and_freeing_it_restores_it():
+    from mini_autograd.graph import _GcPacer, _pacer
+
+    before = gc.get_threshold()
+    x = ag.Variable(0.5)
+    y = x
+    for _ in range(3 * _GcPacer.LARGE):
+        y = ag.sin(y)
+    assert gc.isenabled()
+    raised = gc.get_threshold()
+    assert raised[0] >= 2 * _GcPacer.LARGE and raised[1:] == before[1:]
+    y.backward()
+    assert np.isfinite(x.grad)
+    del y
+    assert _pacer.live < _GcPacer.LARGE
+    assert gc.get_threshold() == before
+
+
+def test_cycles_made_while_a_large_graph_is_alive_are_still_collected():
+    from mini_autograd.graph import _GcPacer
+
+    class Cyclic:
+        pass
+
+    x = ag.Variable(0.5)
+    y = x
+    for _ in range(2 * _GcPacer.LARGE):
+        y = ag.sin(y)
+    garbage = Cyclic()
+    garbage.me = garbage
+    probe = weakref.ref(garbage)
+    del garbage
+    y = y * 2.0
+    survivors = [[] for _ in range(10 * _GcPacer.LARGE)]  # allocations enough for young-generation passes
+    assert probe() is None
+    del x, y, survivors
+
+
+def test_a_threshold_the_user_sets_while_a_large_graph_is_alive_is_kept():
+    from mini_autograd.graph import _GcPacer
+
+    before = gc.get_threshold()
+    try:
+        x = ag.Variable(0.5)
+        y = x
+        for _ in range(2 * _GcPacer.LARGE):
+            y = ag.sin(y)
+        gc.set_threshold(1234, 5, 6)
+        for _ in range(3 * _GcPacer.LARGE):
+            y = ag.sin(y)
+        del x, y
+        assert gc.get_threshold() == (1234, 5, 6)
+    finally:
+        gc.set_threshold(*before)
+
+
+# --- intermediates a user keeps stay correct (no in-place shortcuts on shared arrays) ----
+
+
+def test_kept_intermediates_keep_their_values_and_get_correct_gradients():
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(6, 5)).astype(np.float32)
+    labels = rng.integers(0, 3, 6)
+    model = ag.nn.MLP([5, 4, 3], rng=1, dtype=np.float32)
+    W1, b1, W2, b2 = model.parameters()
+    pre = model[0](X)                # kept by the user: the pre-activation
+    hidden = model[1](pre)           # kept: the ReLU output
+    logits = model[2](hidden)        # kept: the logits
+    kept = [np.array(v.value, copy=True) for v in (pre, hidden, logits)]
+    reuse = (hidden * hidden).sum()  # the kept hidden layer is used a second time
+    loss = ag.cross_entropy(logits, labels) + 0.1 * reuse
+    loss.backward()
+    for v, value in zip((pre, hidden, logits), kept):
+        np.testing.assert_array_equal(v.value, value)  # backward changed no forward value
+    kept_grads = {id(v): np.array(v.grad, copy=True) for v in (pre, hidden, logits, W1, b1, W2, b2)}
+
+    # the same gradients in float64 numpy by hand
+    x64 = X.astype(np.float64)
+    h_pre = x64 @ W1.value.astype(np.float64) + b1.value
+    h = np.maximum(h_pre, 0)
+    z = h @ W2.value.astype(np.float64) + b2.value
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    p /= p.sum(axis=1, keepdims=True)
+    p[np.arange(6), labels] -= 1
+    dz = p / 6
+    dh = dz @ W2.value.T.astype(np.float64) + 0.2 * h
+    dpre = dh * (h_pre > 0)
+    for got, want in [(logits.grad, dz), (hidden.grad, dh), (pre.grad, dpre), (W2.grad, h.T @ dz),
+                      (b2.grad, dz.sum(0)), (W1.grad, x64.T @ dpre), (b1.grad, dpre.sum(0))]:
+        np.testing.assert_allclose(got, want, rtol=2e-4, atol=1e-6)
+
+    # a second backward through the kept graph accumulates exactly the same contribution again
+    loss.backward()
+    for v in (pre, hidden, logits, W1, b1, W2, b2):
+        np.testing.assert_allclose(v.grad, 2 * kept_grads[id(v)], rtol=1e-5)
+    for v, value in zip((pre, hidden, logits), kept):
+        np.testing.assert_array_equal(v.value, value)
+
+    # an optimiser step changes the parameters, never the kept values or their gradients
+    twice = {id(v): np.array(v.grad, copy=True) for v in (pre, hidden, logits)}
+    ag.optim.SGD(model.parameters(), lr=0.1).step()
+    for v, value in zip((pre, hidden, logits), kept):
+        np.testing.assert_array_equal(v.value, value)
+    for v in (pre, hidden, logits):
+        np.testing.assert_array_equal(v.grad, twice[id(v)])
+
+
+def test_a_gradient_returned_twice_is_not_summed_into_in_place():
+    """An operation may return the very array it received (Add does): the engine must not add
+    a later contribution into that array in place, which is another Variable's gradient."""
+    x = ag.Variable(np.ones(3))
+    a = x * 1.0
+    b = a + a       # both inputs of the Add get the same array: b's gradient
+    c = b + x       # and x gets it again, from c
+    c.backward(np.array([1.0, 2.0, 3.0]))
+    np.testing.assert_array_equal(c.grad, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(b.grad, [1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(a.grad, [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(x.grad, [3.0, 6.0, 9.0])
