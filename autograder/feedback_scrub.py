@@ -128,9 +128,14 @@ def released_version(source: nbformat.NotebookNode) -> nbformat.NotebookNode:
 @functools.lru_cache(maxsize=1)
 def package_words() -> frozenset[str]:
     """The words the checks and mini_autograd could put in a message: every word of their source
-    files, Python's builtins and keywords."""
+    files, Python's builtins and keywords, numpy's public names (a tampering message names them)."""
+    import numpy
+    import numpy.linalg
+    import numpy.testing
+
     root = Path(__file__).resolve().parent
     words = set(dir(builtins)) | set(keyword.kwlist)
+    words |= {name for module in (numpy, numpy.linalg, numpy.testing, numpy.random) for name in dir(module)}
     for path in [*root.glob("*.py"), *(root.parent / "mini_autograd").rglob("*.py")]:
         words.update(WORD.findall(path.read_text(encoding="utf-8", errors="replace")))
     return frozenset(words)
@@ -181,7 +186,9 @@ class HiddenTests:
         grams = set().union(*map(_code_grams, regions)) - visible_grams
         labels = "\n".join(m.group(0) for region in regions for m in STRING_OR_COMMENT.finditer(region)
                            if not m.group(0).startswith("#"))   # the labels tests give the checks: shown
-        vocabulary = package_words() | set(WORD.findall("\n".join(cell.source for cell in release.cells) + labels))
+        grade_ids = "\n".join(cell.metadata.get("nbgrader", {}).get("grade_id", "") for cell in release.cells)
+        vocabulary = package_words() | set(WORD.findall("\n".join(cell.source for cell in release.cells) + labels
+                                                        + grade_ids))
         return cls(sorted(secret, key=lambda line: (-len(line), line)), frozenset(vocabulary), frozenset(hidden_cells),
                    frozenset(grams))
 
