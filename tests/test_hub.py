@@ -40,6 +40,7 @@ import nbformat
 import pytest
 import requests
 
+from browser import browser, listener, open_page  # noqa: F401  (fixtures)
 from course.banks import mutate, source_notebook
 from course.banks import a01_derivatives as bank
 from course_harness import ROOT, TempCourse
@@ -253,6 +254,24 @@ def completed(released, solution):
     return nb
 
 
+def with_payloads(nb, listener_url: str):
+    """nb with cells whose scripts, if they ever ran in a browser, would call the listener:
+    a markdown cell with a script, an onerror handler and a javascript: link, and a code cell
+    whose outputs (made when the grader runs it) are an HTML script, an image handler and JavaScript."""
+    nb = nbformat.from_dict(json.loads(json.dumps(nb)))
+    markdown = nbformat.v4.new_markdown_cell(
+        f'Payloads: <script>fetch("{listener_url}/markdown-script")</script>'
+        f'<img src="x" onerror="fetch(\'{listener_url}/markdown-onerror\')">'
+        f' <a id="payload-link" href="javascript:fetch(\'{listener_url}/markdown-link\')">link</a>')
+    code = nbformat.v4.new_code_cell(
+        "from IPython.display import HTML, Javascript, display\n"
+        f"display(HTML('<script>fetch(\"{listener_url}/output-script\")</script>"
+        f"<img src=x onerror=\"fetch(\\'{listener_url}/output-onerror\\')\">'))\n"
+        f"display(Javascript('fetch(\"{listener_url}/output-javascript\")'))\n")
+    nb.cells[1:1] = [markdown, code]
+    return nb
+
+
 FEEDBACK_SCORE = re.compile(r"Score:\s*([0-9.]+)\s*/\s*([0-9.]+)")
 
 
@@ -268,6 +287,7 @@ class HubClass:
     steps: dict[str, subprocess.CompletedProcess] = field(default_factory=dict)
     results: dict = field(default_factory=dict)
     env: dict = field(default_factory=dict)
+    listener: object = None
 
     def run_as_owner(self, step: str, *args: str) -> subprocess.CompletedProcess:
         done = as_user(self.owner, [*COURSE_CMD, *args, "--course", str(self.course)], self.env, self.course, self.base)
@@ -277,7 +297,7 @@ class HubClass:
 
 
 @pytest.fixture(scope="module")
-def hub_class(tmp_path_factory):
+def hub_class(tmp_path_factory, listener):
     if os.geteuid() != 0:
         pytest.fail("the hub tests create Unix users and run JupyterHub with PAM: run them as root", pytrace=False)
     tag = secrets.token_hex(2)
@@ -318,6 +338,7 @@ def hub_class(tmp_path_factory):
         wait_for_hub(hub)
         klass = HubClass(hub, base, course_dir, exchange, owner, HubUser(hub, prof),
                          {"ada": HubUser(hub, ada), "bob": HubUser(hub, bob)}, env=env)
+        klass.listener = listener
         _run_the_class(klass)
         yield klass
     finally:
@@ -371,7 +392,7 @@ def _run_the_class(klass: HubClass) -> None:
         released = nbformat.from_dict(student.read(f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb", "notebook")["content"])
         work = completed(released, solution)
         if key == "bob":
-            work = mutate(work, MISTAKE["cell"], MISTAKE["old"], MISTAKE["new"])
+            work = with_payloads(mutate(work, MISTAKE["cell"], MISTAKE["old"], MISTAKE["new"]), klass.listener.url)
         student.write_notebook(f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb", work)
         r[f"{key}-validate"] = student.nbgrader("validate", path=f"{ASSIGNMENT}/{ASSIGNMENT}.ipynb")
         r[f"{key}-submit"] = student.nbgrader("submit", course_id=COURSE_ID, assignment_id=ASSIGNMENT)
@@ -517,3 +538,204 @@ def test_students_servers_run_as_their_unix_users(hub_class):
 def test_students_see_no_formgrader_in_their_own_server(hub_class):
     ada = hub_class.students["ada"]
     assert ada.request("GET", f"/user/{ada.name}/formgrader/api/assignments").status_code == 404
+
+
+# -- in a real browser ---------------------------------------------------------------------------
+# Headless Chromium (tests/browser.py). Screenshots: outputs/hub-screenshots/ in the repository
+# ($COURSE_TEST_OUTPUT/hub-screenshots/ if set), emptied at the start of each run. Not pytest's
+# temporary folder: pytest keeps only its last three, and parallel runs rotate them away.
+
+@pytest.fixture(scope="module")
+def screenshots() -> Path:
+    folder = Path(os.environ.get("COURSE_TEST_OUTPUT", ROOT / "outputs")) / "hub-screenshots"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    print(f"\nhub screenshots: {folder}")
+    return folder
+
+
+def browser_login(browser, hub: Hub, user: UnixUser, next_path: str = ""):
+    """Log in through the hub's login page like a person; returns the Visit (its page on next_path)."""
+    url = hub.url("/hub/login" + (f"?next={requests.utils.quote(next_path)}" if next_path else ""))
+    visit = open_page(browser, url, settle_ms=200)
+    page = visit.page
+    page.fill("#username_input", user.name)
+    page.fill("#password_input", user.password)
+    page.click("#login_submit")
+    return visit
+
+
+def menu(page, top: str, item: str) -> None:
+    page.locator(".lm-MenuBar-itemLabel", has_text=top).first.click()
+    page.locator(".lm-Menu-itemLabel", has_text=item).first.click()
+
+
+def open_notebook_and_run_all(page, hub: Hub, user: str, path: str) -> None:
+    """Open path alone in JupyterLab (?reset: a fresh workspace), run all cells, wait for every one."""
+    page.goto(hub.url(f"/user/{user}/lab/tree/{path}?reset"), wait_until="load")
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60000)
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=60000)
+    menu(page, "Run", "Run All Cells")
+    # every code cell ran: no [*] or [ ] prompts are left
+    page.wait_for_function(
+        """() => {
+            const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
+            return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
+        }""", timeout=180000)
+
+
+@pytest.mark.browser
+def test_browser_a_student_works_in_jupyterlab(hub_class, browser, screenshots):
+    """Ada logs in, fetches assignments in nbgrader's Assignments panel, runs two notebooks; the
+    Graphviz drawing shows, the widget answers, Validate passes."""
+    hub, ada = hub_class.hub, hub_class.students["ada"]
+    visit = browser_login(browser, hub, ada.user)
+    page = visit.page
+    page.wait_for_url(re.compile(rf".*/user/{ada.name}/lab.*"), timeout=60000)
+    page.wait_for_selector("#jp-main-dock-panel", timeout=60000)
+    page.screenshot(path=str(screenshots / "student-1-lab.png"))
+
+    menu(page, "Nbgrader", "Assignment List")
+    released = page.locator("#released_assignments_list")
+    released.get_by_text(BROWSER_ASSIGNMENTS[0]).wait_for(timeout=60000)
+    page.screenshot(path=str(screenshots / "student-2-assignment-list.png"))
+    for name in BROWSER_ASSIGNMENTS:
+        row = released.locator(".list_item", has_text=name)
+        row.get_by_role("button", name="Fetch").click()
+        page.locator("#fetched_assignments_list").get_by_text(name).first.wait_for(timeout=60000)
+    page.screenshot(path=str(screenshots / "student-3-fetched.png"))
+
+    # The student's work: the solutions, written into the fetched notebooks.
+    for name in BROWSER_ASSIGNMENTS:
+        released_nb = nbformat.from_dict(ada.read(f"{name}/{name}.ipynb", "notebook")["content"])
+        ada.write_notebook(f"{name}/{name}.ipynb", completed(released_nb, source_notebook(name, hub_class.course)))
+
+    open_notebook_and_run_all(page, hub, ada.name, f"{BROWSER_ASSIGNMENTS[0]}/{BROWSER_ASSIGNMENTS[0]}.ipynb")
+    drawing = page.locator(".jp-RenderedSVG").first
+    drawing.scroll_into_view_if_needed()
+    box = drawing.bounding_box()
+    assert box and box["width"] > 50 and box["height"] > 50, box
+    assert page.locator(".jp-RenderedSVG svg g.graph, .jp-RenderedSVG img").count() > 0
+    drawing.screenshot(path=str(screenshots / "student-4-graphviz.png"))
+
+    page.get_by_role("button", name="Validate").first.click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=120000)
+    dialog.get_by_text("Success").first.wait_for(timeout=120000)
+    page.screenshot(path=str(screenshots / "student-5-validate.png"))
+    dialog.get_by_role("button").last.click()
+    page.keyboard.press("Control+s")   # saved: leaving a notebook with changes asks "leave the page?"
+    page.wait_for_selector(".jp-mod-dirty", state="detached", timeout=30000)
+
+    open_notebook_and_run_all(page, hub, ada.name, f"{BROWSER_ASSIGNMENTS[1]}/{BROWSER_ASSIGNMENTS[1]}.ipynb")
+    widget = page.locator(".widget-vbox", has=page.locator(".widget-dropdown")).last
+    widget.scroll_into_view_if_needed()
+    widget.locator("img").first.wait_for(timeout=60000)
+    widget.screenshot(path=str(screenshots / "student-6-widget-before.png"))
+    before = widget.inner_text()
+    dropdown = widget.locator(".widget-dropdown select").first
+    current = dropdown.evaluate("s => s.options[s.selectedIndex].text")
+    choice = [o for o in dropdown.locator("option").all_inner_texts() if o not in (current, "(custom)")][0]
+    dropdown.select_option(label=choice)
+    # the kernel redraws: the readout under the plot changes
+    page.wait_for_function("([el, before]) => el.innerText !== before", arg=[widget.element_handle(), before],
+                           timeout=60000)
+    page.wait_for_timeout(500)
+    widget.screenshot(path=str(screenshots / "student-7-widget-after.png"))
+    assert not [e for e in visit.errors if "nbgrader" in e.lower()], visit.errors
+    visit.page.context.close()
+
+
+def _same_origin_links(page, hub: Hub) -> list[str]:
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
+    origin = hub.url("")
+    return sorted({h.split("#")[0] for h in hrefs if h.startswith(origin) and h.split("#")[0]})
+
+
+@pytest.mark.browser
+def test_browser_the_instructor_grades_in_the_course_service(hub_class, browser, screenshots):
+    """Grace logs in straight into the course service (its own tab), every link of its pages
+    answers, the submissions show with names and scores, and each opens its feedback."""
+    hub, prof = hub_class.hub, hub_class.instructor
+    service = f"/services/{COURSE_ID}"
+    visit = browser_login(browser, hub, prof.user, next_path=f"{service}/formgrader/manage_assignments")
+    page = visit.page
+    page.wait_for_url(re.compile(rf".*{service}/formgrader/manage_assignments.*"), timeout=60000)
+    page.get_by_text(ASSIGNMENT).first.wait_for(timeout=30000)
+    page.wait_for_timeout(1000)
+    page.screenshot(path=str(screenshots / "instructor-1-manage-assignments.png"))
+
+    # JupyterHub's security headers are there, unweakened.
+    response = page.request.get(hub.url(f"{service}/formgrader/manage_assignments"))
+    assert "frame-ancestors 'none'" in response.headers.get("content-security-policy", "")
+
+    # The assignment name links to its source folder under the service (nbgrader #1794/#1888).
+    source_link = page.locator(f"a[href*='/tree/source/{ASSIGNMENT}']").first
+    assert source_link.get_attribute("href").startswith(f"{service}/tree/"), source_link.get_attribute("href")
+
+    checked = {}
+    pages = [f"{service}/formgrader/manage_assignments", f"{service}/formgrader/manage_submissions/{ASSIGNMENT}",
+             f"{service}/formgrader/gradebook", f"{service}/formgrader/gradebook/{ASSIGNMENT}",
+             f"{service}/formgrader/gradebook/{ASSIGNMENT}/{ASSIGNMENT}", f"{service}/formgrader/manage_students",
+             f"{service}/formgrader/manage_students/{hub_class.students['bob'].name}", f"{service}/course/"]
+    for path in pages:
+        page.goto(hub.url(path), wait_until="load")
+        page.wait_for_load_state("networkidle")
+        for link in _same_origin_links(page, hub):
+            if link not in checked:
+                checked[link] = page.request.get(link, max_redirects=5).status
+    broken = {link: status for link, status in checked.items() if status >= 400}
+    assert not broken, broken
+    assert any("/tree/source/" in link for link in checked) and any("/formgrader/submissions/" in link for link in checked)
+
+    page.goto(hub.url(f"{service}/formgrader/manage_submissions/{ASSIGNMENT}"), wait_until="load")
+    page.get_by_text("Lovelace, Ada").first.wait_for(timeout=30000)
+    page.get_by_text("Babbage, Bob").first.wait_for(timeout=30000)
+    page.screenshot(path=str(screenshots / "instructor-2-submissions.png"))
+
+    scores = gradebook_scores(hub_class)
+    page.goto(hub.url(f"{service}/course/"), wait_until="load")
+    for student in hub_class.students.values():
+        row = page.locator(f"tr[data-student='{student.name}']")
+        score, maximum = scores[student.name]
+        assert row.locator(".score").inner_text() == f"{score:g} / {maximum:g}"
+    page.screenshot(path=str(screenshots / "instructor-3-course-view.png"))
+    page.locator(f"tr[data-student='{hub_class.students['bob'].name}'] a.feedback").first.click()
+    page.wait_for_load_state("load")
+    text = page.inner_text("body")
+    found = FEEDBACK_SCORE.search(text)
+    assert found and float(found.group(1)) == scores[hub_class.students["bob"].name][0], text[:1000]
+    page.screenshot(path=str(screenshots / "instructor-4-feedback.png"))
+    visit.page.context.close()
+
+
+@pytest.mark.browser
+def test_browser_no_payload_runs_in_the_instructors_pages(hub_class, browser, screenshots):
+    """Bob's submission carries scripts (markdown, HTML and JavaScript outputs): the grading view,
+    the live notebook, the course view and the feedback page run none of them."""
+    hub, prof = hub_class.hub, hub_class.instructor
+    service = f"/services/{COURSE_ID}"
+    bob = hub_class.students["bob"].name
+    if prof.token is None:
+        assert prof.login().status_code == 302
+        prof.create_token()
+    notebooks = prof.request("GET", f"{service}/formgrader/api/submitted_notebooks/{ASSIGNMENT}/{ASSIGNMENT}").json()
+    submission_id = [n["id"] for n in notebooks if n["student"] == bob][0]
+    visit = browser_login(browser, hub, prof.user, next_path=f"{service}/formgrader/submissions/{submission_id}/")
+    page = visit.page
+    page.wait_for_url(re.compile(rf".*/formgrader/submissions/{submission_id}/.*"), timeout=60000)
+    page.get_by_text("Payloads").first.wait_for(timeout=30000)
+    page.wait_for_timeout(2000)
+    page.get_by_text("Payloads").first.scroll_into_view_if_needed()
+    page.screenshot(path=str(screenshots / "instructor-5-payload-submission.png"))
+    if page.locator("#payload-link").count():
+        page.locator("#payload-link").first.click()
+    for path in (f"{service}/notebooks/autograded/{bob}/{ASSIGNMENT}/{ASSIGNMENT}.ipynb", f"{service}/course/",
+                 f"{service}/course/feedback/{bob}/{ASSIGNMENT}/{ASSIGNMENT}.html"):
+        page.goto(hub.url(path), wait_until="load")
+        page.wait_for_timeout(3000)
+        page.screenshot(path=str(screenshots / f"instructor-6-{path.strip('/').replace('/', '-')[-60:]}.png"))
+    time.sleep(1)
+    assert hub_class.listener.hits == [], hub_class.listener.hits
+    assert visit.dialogs == [], visit.dialogs
+    visit.page.context.close()

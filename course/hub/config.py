@@ -36,9 +36,10 @@ EXTENSIONS = {
                 NBGRADER + "formgrader": False, NBGRADER + "course_list": False},
     "instructor": {NBGRADER + "assignment_list": True, NBGRADER + "validate_assignment": True,
                    NBGRADER + "formgrader": False, NBGRADER + "course_list": False},
+    # nbgrader's formgrader through course.pages.formgrader: the same, with pages that autoescape
     "service": {NBGRADER + "assignment_list": False, NBGRADER + "validate_assignment": False,
-                NBGRADER + "formgrader": True, NBGRADER + "course_list": False,
-                "course.hub.instructor_view": True},
+                NBGRADER + "formgrader": False, NBGRADER + "course_list": False,
+                "course.pages.formgrader": True, "course.hub.instructor_view": True},
 }
 LAB_PLUGINS_HIDDEN = {
     # The formgrader panel would be blank (JupyterHub's frame-ancestors 'none'; nbgrader #1870):
