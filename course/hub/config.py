@@ -107,16 +107,21 @@ def base_environment(settings: HubSettings) -> dict[str, str]:
 
 
 def write_role_dirs(settings: HubSettings) -> None:
-    """roles/<role>/: nbgrader_config.py, jupyter_server_config.json, labconfig/page_config.json.
-    Readable by everyone (the servers read them as their users), writable by root only."""
+    write_role_folders(settings.state / "roles", settings.course_id, settings.exchange)
+
+
+def write_role_folders(root: Path, course_id: str, exchange: Path) -> None:
+    """root/<role>/: nbgrader_config.py, jupyter_server_config.json, labconfig/page_config.json.
+    Readable by everyone (the servers read them as their users), writable by root only.
+    The single-user image writes the same folders (deploy/image/Dockerfile)."""
     for role in EXTENSIONS:
-        folder = settings.role_dir(role)
+        folder = root / role
         (folder / "labconfig").mkdir(parents=True, exist_ok=True)
         (folder / "nbgrader_config.py").write_text(
-            f'"""Written by `course hub` for the {role}s of the course {settings.course_id}."""\n'
+            f'"""Written by course/hub/config.py for the {role}s of the course {course_id}."""\n'
             "c = get_config()  # noqa: F821\n"
-            f"c.CourseDirectory.course_id = {settings.course_id!r}\n"
-            f"c.Exchange.root = {str(settings.exchange)!r}\n")
+            f"c.CourseDirectory.course_id = {course_id!r}\n"
+            f"c.Exchange.root = {str(exchange)!r}\n")
         (folder / "jupyter_server_config.json").write_text(json.dumps(
             {"ServerApp": {"jpserver_extensions": EXTENSIONS[role]}}, indent=2))
         (folder / "labconfig" / "page_config.json").write_text(json.dumps(
@@ -236,3 +241,22 @@ def prepare_exchange(exchange: Path) -> None:
             raise CourseError(f"the exchange {exchange} is not reachable by students: {parent} is not "
                               f"searchable by others (chmod o+x {parent}, or choose another --exchange).")
         parent = parent.parent
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m course.hub.config --roles DIR [--course-id ID] [--exchange DIR]: only the role folders
+    (for an image whose hub is elsewhere, e.g. Kubernetes)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m course.hub.config")
+    parser.add_argument("--roles", required=True, type=Path, help="where to write <role>/ folders")
+    parser.add_argument("--course-id", default="autodiff")
+    parser.add_argument("--exchange", type=Path, default=Path("/srv/nbgrader/exchange"))
+    args = parser.parse_args(argv)
+    write_role_folders(args.roles, args.course_id, args.exchange)
+    print(f"wrote {', '.join(EXTENSIONS)} role folders in {args.roles}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
