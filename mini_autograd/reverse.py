@@ -30,11 +30,12 @@ def topological_order(output: Variable) -> list[Operation]:
     order: list[Operation] = []
     expanded, finished = set(), set()
     stack = [root]
+    push, pop = stack.append, stack.pop  # (bound once: this loop runs once per node)
     while stack:
         operation = stack[-1]
         if operation in expanded:
             # Back on top: everything pushed above it, its inputs' producers, is finished.
-            stack.pop()
+            pop()
             if operation not in finished:  # (a stale second copy of a finished node is skipped)
                 finished.add(operation)
                 order.append(operation)
@@ -44,7 +45,7 @@ def topological_order(output: Variable) -> list[Operation]:
         for variable in reversed(operation.inputs):
             producer = variable.producer
             if producer is not None and producer not in expanded:
-                stack.append(producer)
+                push(producer)
     return order
 
 

@@ -7,6 +7,8 @@ logits of +-1000 give finite values and gradients.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ..graph import Operation, Variable, _lift, constant
@@ -139,7 +141,7 @@ class CrossEntropy(Operation):
         # does the loss: only then is the careful version worth computing.
         self.log_p = _stable_log_softmax(logits, -1, careful=False)
         loss = self._mean_loss()
-        if not np.isfinite(loss):
+        if not math.isfinite(loss):
             self.log_p = _stable_log_softmax(logits, -1)
             loss = self._mean_loss()
         return loss
