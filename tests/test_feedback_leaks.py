@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.feedback_scrub import DROPPED_NOTE, HIDDEN_MESSAGE, PASSED, STUDENT_MESSAGE, ShowVerdicts
+from autograder.feedback_scrub import DISPLAY_NOTE, DROPPED_NOTE, HIDDEN_MESSAGE, PASSED, STUDENT_MESSAGE, ShowVerdicts
 from course import banks
 from course.banks import hostile_feedback
 from course.banks.adversarial import Context
@@ -250,7 +250,7 @@ def test_the_bank_has_every_way_in_and_out():
     names = " ".join(a.name for a in hostile_feedback.ATTACKS + hostile_feedback.CHECK_ATTACKS)
     for words in ("In", "_ih", "history manager", "frames and linecache", "inspect", "prints", "stderr", "displays",
                   "warns", "stashes", "later cell", "raises ValueError", "forged CheckFailed", "split", "base64", "hex",
-                  "class name", "grader error", "check_operation quotes", "renames its class"):
+                  "class name", "grader error", "check_operation quotes", "renames its class", "update_display"):
         assert words in names, words
     assert set(hostile_feedback.ENCODERS.split("'")) >= {"plain", "base64", "hex", "rot13", "reversed", "lines"}
 
@@ -312,6 +312,8 @@ def test_what_each_kind_of_failure_shows(hostile):
     assert quoted == f"CheckFailed: Exercise 2 (Add): Add.forward raised ValueError: {STUDENT_MESSAGE}", quoted
     stash = by_name["leak: stashes the test cell during the test and prints it in a later cell"]
     assert DROPPED_NOTE.strip() in html_text(page(root, stash[1], stash[0]))
+    early = by_name["leak: rewrites a display made before the tests (update_display) with the test cell"]
+    assert DISPLAY_NOTE.strip() in html_text(page(root, early[1], early[0]))
 
 
 def test_the_formgrader_config_is_the_one_course_feedback_uses(hostile):

@@ -3,7 +3,8 @@
 While a test cell runs, the student's function under test can read the test cell's own code,
 hidden tests included, from IPython's input history (``In``, ``_ih``, the history manager), from
 the interpreter's frames and ``linecache``, or with ``inspect``; then print it, write it to stderr,
-display it, raise it, put it in an exception that a check reports, stash it for a later cell, in
+display it, rewrite an earlier display with it, raise it, put it in an exception that a check
+reports, stash it for a later cell, in
 plain text or encoded (base64, hex, rot13, reversed, split across lines). Each submission here is
 the instructor's solution with one such attack added (written past autograder/tamper_scan.py's
 reading of the code: `__main__.In`, `getattr(frame, "f_" + "back")`, `pydoc.inspect`, so that what
@@ -77,7 +78,11 @@ EMITTERS = {
                 "         'text/plain': 'leak-data: ' + code}, raw=True)"),
     "warning": "import warnings\nwarnings.warn('leak-warning: ' + _encodings(code)['base64'])",
     "stash": "_stash.append(code)",
+    "update display": ("_early.update({'text/plain': 'leak-update: ' + code,\n"
+                       "               'text/html': '<pre>leak-update: ' + _encodings(code)['base64'] + '</pre>'}, raw=True)"),
 }
+# A display the solution cell makes before any test ran, for "update display" to rewrite later.
+EARLY_DISPLAY = "_early = display({'text/plain': 'nothing to see'}, raw=True, display_id=True)\n"
 
 # Raising instead: the test cell stops with the code in the exception.
 RAISERS = {
@@ -113,12 +118,13 @@ def _forward_difference(action: str) -> str:
             "    return (f(x + h) - f(x)) / h\n")
 
 
-def _submission(reader: str, action: str, later_cell: bool = False):
+def _submission(reader: str, action: str, later_cell: bool = False, early: str = ""):
     def build(ctx: Context) -> dict[str, bytes]:
         nb = source_notebook(ASSIGNMENT, ctx.course_root)
         target = cell(nb, "ex1-solution")
         head, _, rest = target.source.partition("def backward_difference")
-        target.source = MARK + READERS[reader] + "\n" + ENCODERS + "\n" + _forward_difference(action) + "\n\ndef backward_difference" + rest
+        target.source = (MARK + READERS[reader] + "\n" + ENCODERS + "\n" + _forward_difference(action)
+                         + "\n\ndef backward_difference" + rest + "\n\n" + early)
         if later_cell:
             nb.cells.append(nbformat.v4.new_code_cell(LATER_CELL))
         return {NOTEBOOK: nbformat.writes(nb).encode("utf-8")}
@@ -137,6 +143,8 @@ ATTACKS = [
     Attack("leak: prints the test cell read with inspect (pydoc.inspect)", _submission("inspect", EMITTERS["print"]), 100, "leak-hex"),
     Attack("leak: stashes the test cell during the test and prints it in a later cell",
            _submission("In", EMITTERS["stash"], later_cell=True), 100, "leak-later-plain"),
+    Attack("leak: rewrites a display made before the tests (update_display) with the test cell",
+           _submission("_ih", EMITTERS["update display"], early=EARLY_DISPLAY), 100, "leak-update"),
     Attack("leak: raises ValueError with the test cell", _submission("frames", RAISERS["ValueError"]), 85,
            "leak-raise"),
     Attack("leak: raises a forged CheckFailed quoting the test cell", _submission("In", RAISERS["forged CheckFailed"]),
