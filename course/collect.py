@@ -99,9 +99,9 @@ class Report:
         if self.rows:
             width = max(len("student"), *(len(student) for student, _, _ in self.rows))
             print(f"  {'student':<{width}}  notebooks  note")
-            for student, count, note in self.rows:
+            for student, count, note in sorted(self.rows):
                 print(f"  {student:<{width}}  {count:<9}  {note}".rstrip())
-        collected = sum(1 for _, count, _ in self.rows if not count.startswith("0/"))
+        collected = sum(1 for _, count, _ in self.rows if not count.startswith(("0/", "-")))
         print(f"{collected} student(s) collected, {len(self.problems)} problem(s), {len(self.skipped)} file(s) skipped")
         for problem in self.problems:
             print(f"  problem: {problem}")
@@ -176,6 +176,11 @@ def read_folder(folder: Path, assignment: str, report: Report, max_bytes: int = 
                     with student.child(assignment) as where:
                         inner = where.entries()
                         stamp = _timestamp(where, inner, "/".join(parts), report)
+                elif any(stat.S_ISDIR(m) for m in inner.values()) and not any(n.endswith(".ipynb") for n in inner):
+                    # <student>/<other assignment>/ only: this student has not handed this one in
+                    submissions.pop()
+                    report.rows.append((name, "-", f"no {assignment}/ folder: not handed in"))
+                    continue
                 else:
                     stamp = _timestamp(student, inner, name, report)
         except (Refused, OSError) as error:

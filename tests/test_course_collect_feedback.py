@@ -80,6 +80,7 @@ def test_collect_from_a_folder(tmp_path, capsys):
         "carol/homework.ipynb": b'{"carol": "renamed"}',         # the only notebook, renamed
         "dave/a.ipynb": b"{}", "dave/b.ipynb": b"{}",            # ambiguous: missing
         f"erin/{NB}": b"\x00 not json at all",                   # broken: copied anyway
+        f"fred/04_mlp/04_mlp.ipynb": b"{}",                      # handed in another assignment only
         "notes.txt": b"not a student",
     }
     for name, data in files.items():
@@ -98,6 +99,7 @@ def test_collect_from_a_folder(tmp_path, capsys):
     assert f"renamed homework.ipynb -> {NB}" in out
     assert f"dave: missing {NB} (found: a.ipynb, b.ipynb)" in out
     assert "notes.txt: not in a student folder" in out
+    assert re.search(rf"fred\s+-\s+no {A}/ folder: not handed in", out) and "fred:" not in out
     assert re.search(r"alice\s+1/1", out) and re.search(r"dave\s+0/1\s+not collected", out)
     assert "4 student(s) collected, 1 problem(s)" in out
 
