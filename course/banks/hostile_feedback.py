@@ -144,7 +144,7 @@ ATTACKS = [
     Attack("leak: stashes the test cell during the test and prints it in a later cell",
            _submission("In", EMITTERS["stash"], later_cell=True), 100, "leak-later-plain"),
     Attack("leak: rewrites a display made before the tests (update_display) with the test cell",
-           _submission("_ih", EMITTERS["update display"], early=EARLY_DISPLAY), 100, "leak-update"),
+           _submission("_ih", EMITTERS["update display"], early=EARLY_DISPLAY), 100, ""),
     Attack("leak: raises ValueError with the test cell", _submission("frames", RAISERS["ValueError"]), 85,
            "leak-raise"),
     Attack("leak: raises a forged CheckFailed quoting the test cell", _submission("In", RAISERS["forged CheckFailed"]),
