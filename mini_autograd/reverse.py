@@ -81,9 +81,10 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     # the (possibly huge) graph every few hundred allocations: pause it meanwhile.
     collecting = gc.isenabled()
     gc.disable()
+    get = grads.get  # (bound once: it is called for every node and every edge)
     try:
         for operation in reversed(topological_order(output)):
-            grad_output = grads.get(operation._output_ref())
+            grad_output = get(operation._output_ref())
             if grad_output is None:
                 continue  # nothing flows back through this node
             inputs = operation.inputs
@@ -105,7 +106,7 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
                 # A Variable used by several Operations gets the sum of their contributions. The
                 # first is stored as it is (it may be another node's gradient, or a view of one),
                 # the second makes a new array, and later ones are added to it in place.
-                previous = grads.get(variable)
+                previous = get(variable)
                 if previous is None:
                     grads[variable] = input_grad
                 elif variable in summed:
