@@ -33,7 +33,9 @@ PROTECTED_MODULES = {"numpy", "mini_autograd", "autograder", "builtins", "math",
 FORBIDDEN_NAMES = {"__builtins__", "__import__", "globals", "vars", "exec", "eval", "compile", "get_ipython",
                    "In", "Out", "_ih", "_oh", "_i", "_ii", "_iii"}
 FORBIDDEN_IMPORTS = {"builtins", "ctypes", "gc", "importlib", "inspect", "linecache", "IPython", "ipykernel",
-                     "traitlets", "zmq", "jupyter_client", "_thread", "threading"}
+                     "traitlets", "zmq", "jupyter_client", "_thread", "threading", "__main__"}
+# Modules reached as attributes of other modules (traceback.sys, pydoc.inspect, traceback.linecache)
+MODULE_ATTRIBUTES = FORBIDDEN_IMPORTS | {"sys", "modules"}
 MACHINERY_ATTRIBUTES = {
     # IPython's shell: what rewrites, runs or reports a cell
     "input_transformers_cleanup", "input_transformers_post", "input_transformer_manager", "ast_transformers",
@@ -127,6 +129,13 @@ def scan_source(source: str, cell: str, aliases: dict[str, str], protected_names
     except (SyntaxError, ValueError):
         return []
     return _scan_tree(tree, cell, aliases, protected_names)
+
+
+def _hidden_name(node) -> bool:
+    """An attribute name that is machinery, or built so that a reader of the code cannot see it."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return node.value in MACHINERY_ATTRIBUTES or node.value in MODULE_ATTRIBUTES or node.value in FORBIDDEN_NAMES
+    return isinstance(node, (ast.BinOp, ast.JoinedStr, ast.Call))
 
 
 def _scan_tree(tree: ast.AST, cell: str, aliases: dict[str, str], protected_names: set[str]) -> list[Finding]:
@@ -224,6 +233,9 @@ def _scan_tree(tree: ast.AST, cell: str, aliases: dict[str, str], protected_name
             elif name == "getattr" and node.args and (aliases.get(_root_name(node.args[0]) or "", "").split(".")[0]
                                                       in ("sys", "builtins", "autograder")):
                 flag(node, f"calls getattr on {_dotted(node.args[0])}")
+            elif name in ("getattr", "setattr", "delattr", "hasattr") and len(node.args) >= 2 and (
+                    _hidden_name(node.args[1])):
+                flag(node, f"calls {name} with the name {_dotted(node.args[1])}")
             elif name in FORBIDDEN_NAMES and id(node) not in allowed_calls:
                 flag(node, f"calls {name}()")
             elif isinstance(function, ast.Attribute) and function.attr in ("setprofile", "settrace"):
@@ -244,6 +256,8 @@ def _scan_tree(tree: ast.AST, cell: str, aliases: dict[str, str], protected_name
             flag(node, "uses sys.modules")
         elif isinstance(node, ast.Attribute) and node.attr in MACHINERY_ATTRIBUTES:
             flag(node, f"uses {node.attr}, part of IPython's or the interpreter's machinery")
+        elif isinstance(node, ast.Attribute) and node.attr in MODULE_ATTRIBUTES:
+            flag(node, f"reaches the module {node.attr} through {_dotted(node.value)}")
     unique = {(f.line, f.what): f for f in findings}
     return sorted(unique.values(), key=lambda f: f.line)
 

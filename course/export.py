@@ -23,6 +23,7 @@ import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
 from autograder.feedback_scrub import HiddenTests, failure, is_test_cell, package_words
+from autograder.student_ids import id_problem, printable
 
 from .course_dir import Course, CourseError
 
@@ -218,6 +219,10 @@ def run(args) -> int:
         rows = write_grades_csv(gb, out / "grades.csv")
     print(f"wrote {out / 'grades.csv'} ({rows} rows: every student of the gradebook for every assignment)")
     for assignment, submissions in graded.items():
+        refused = [s for s in submissions if id_problem(s.student)]   # the gradebook may hold ids collect never saw
+        for submission in refused:
+            print(f"  problem: no results.json for {printable(submission.student)}: {id_problem(submission.student)}")
+        submissions = [s for s in submissions if s not in refused]
         for submission in submissions:
             path = out / "gradescope" / assignment / submission.student / "results.json"
             path.parent.mkdir(parents=True, exist_ok=True)

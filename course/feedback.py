@@ -17,6 +17,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 from autograder.feedback_scrub import HiddenTests
+from autograder.student_ids import id_problem
 
 from .course_dir import Course, CourseError
 
@@ -77,7 +78,8 @@ def graded_students(course: Course, assignment: str) -> list[str]:
     autograded = course.path("autograded")
     if not autograded.is_dir():
         return []
-    return sorted(p.name for p in autograded.iterdir() if any((p / assignment).glob("*.ipynb")))
+    return sorted(p.name for p in autograded.iterdir()   # ids checked: a page is written under the name
+                  if id_problem(p.name) is None and not p.is_symlink() and any((p / assignment).glob("*.ipynb")))
 
 
 def _refusals(log: str) -> list[str]:

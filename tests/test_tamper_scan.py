@@ -75,6 +75,13 @@ def findings(source):
     "%%javascript\nalert(1)",
     "%timeit np.allclose = None",
     "%%time\nnp.allclose = lambda *a, **k: True",
+    "import __main__ as m\nprint(m.In[-1])",
+    "import traceback\nframe = traceback.sys._getframe(1)",
+    "import pydoc\nstack = pydoc.inspect.stack()",
+    "import traceback\nlines = traceback.linecache.getlines('x')",
+    "getattr(frame, 'f_' + 'back')",
+    "getattr(frame, 'f_back')",
+    "getattr(shell, f'{prefix}transformers_post')",
 ])
 def test_tampering_is_found(source):
     assert findings(source), source
@@ -98,6 +105,8 @@ def test_tampering_is_found(source):
     "import traceback\ntraceback.print_exc()",
     "from IPython.display import HTML, Markdown, Image, display",
     "import IPython.display",
+    "value = getattr(layer, name)",
+    "setattr(self, 'weight', w)",
 ])
 def test_honest_code_is_not_flagged(source):
     assert findings(source) == []

@@ -231,6 +231,7 @@ ATTACKS = [
 def every_attack() -> list[Attack]:
     """This bank and the hostile banks beside it: everything the one adversarial batch grades
     (the tests and `course check`'s adversarial run), honest controls included."""
-    from . import hostile_files, hostile_kernel
+    from . import hostile_feedback, hostile_files, hostile_kernel, hostile_pages
 
-    return [*ATTACKS, *hostile_kernel.ATTACKS, *hostile_files.ATTACKS]
+    return [*ATTACKS, *hostile_kernel.ATTACKS, *hostile_files.ATTACKS, *hostile_pages.ATTACKS,
+            *hostile_feedback.ATTACKS]

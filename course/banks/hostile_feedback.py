@@ -6,9 +6,9 @@ the interpreter's frames and ``linecache``, or with ``inspect``; then print it, 
 display it, rewrite an earlier display with it, raise it, put it in an exception that a check
 reports, stash it for a later cell, in
 plain text or encoded (base64, hex, rot13, reversed, split across lines). Each submission here is
-the instructor's solution with one such attack added (written past autograder/tamper_scan.py's
-reading of the code: `__main__.In`, `getattr(frame, "f_" + "back")`, `pydoc.inspect`, so that what
-is tested is the feedback); none may get hidden test code into the
+the instructor's solution with one such attack added (the reading written into a module that the
+cell imports, past autograder/tamper_scan.py's reading of the cells, so that what is tested is the
+feedback); none may get hidden test code into the
 feedback page, Gradescope's results.json, grades.csv or the class report, and every student still
 gets a page with the checks' verdicts.
 
@@ -118,12 +118,22 @@ def _forward_difference(action: str) -> str:
             "    return (f(x + h) - f(x)) / h\n")
 
 
+def _reader_module(reader: str) -> str:
+    """Code that writes the reader into a module of the student's working folder and imports it: the
+    tamper scan reads the notebook's cells, not the files they write, so what is tested here is the
+    feedback, whatever the scan would have found in the reader."""
+    return ("import pathlib as _pathlib, sys as _sys\n"
+            f"_pathlib.Path('_reader.py').write_text({(MARK + READERS[reader])!r})\n"
+            "_sys.path.insert(0, '.')\n"
+            "from _reader import _test_code\n")
+
+
 def _submission(reader: str, action: str, later_cell: bool = False, early: str = ""):
     def build(ctx: Context) -> dict[str, bytes]:
         nb = source_notebook(ASSIGNMENT, ctx.course_root)
         target = cell(nb, "ex1-solution")
         head, _, rest = target.source.partition("def backward_difference")
-        target.source = (MARK + READERS[reader] + "\n" + ENCODERS + "\n" + _forward_difference(action)
+        target.source = (_reader_module(reader) + "\n" + ENCODERS + "\n" + _forward_difference(action)
                          + "\n\ndef backward_difference" + rest + "\n\n" + early)
         if later_cell:
             nb.cells.append(nbformat.v4.new_code_cell(LATER_CELL))
