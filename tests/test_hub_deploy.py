@@ -102,7 +102,7 @@ def test_the_image_installs_with_the_tests_setup_script():
 
 
 def test_the_images_role_folders_are_what_course_hub_writes(tmp_path):
-    done = subprocess.run([sys.executable, "-m", "course.hub.config", "--roles", str(tmp_path / "roles"),
+    done = subprocess.run([sys.executable, "-m", "course.hub.roles", "--roles", str(tmp_path / "roles"),
                            "--course-id", "autodiff", "--exchange", "/srv/nbgrader/exchange"],
                           capture_output=True, text=True, cwd=ROOT)
     assert done.returncode == 0, done.stderr

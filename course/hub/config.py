@@ -242,21 +242,3 @@ def prepare_exchange(exchange: Path) -> None:
                               f"searchable by others (chmod o+x {parent}, or choose another --exchange).")
         parent = parent.parent
 
-
-def main(argv: list[str] | None = None) -> int:
-    """python -m course.hub.config --roles DIR [--course-id ID] [--exchange DIR]: only the role folders
-    (for an image whose hub is elsewhere, e.g. Kubernetes)."""
-    import argparse
-
-    parser = argparse.ArgumentParser(prog="python -m course.hub.config")
-    parser.add_argument("--roles", required=True, type=Path, help="where to write <role>/ folders")
-    parser.add_argument("--course-id", default="autodiff")
-    parser.add_argument("--exchange", type=Path, default=Path("/srv/nbgrader/exchange"))
-    args = parser.parse_args(argv)
-    write_role_folders(args.roles, args.course_id, args.exchange)
-    print(f"wrote {', '.join(EXTENSIONS)} role folders in {args.roles}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
