@@ -425,6 +425,14 @@ def gradebook_scores(klass: HubClass) -> dict[str, tuple[float, float]]:
 
 # -- what the term left behind -------------------------------------------------------------------
 
+def test_the_hub_is_jupyterhub_6_1_behind_configurable_http_proxy(hub_class):
+    import jupyterhub
+    version = requests.get(hub_class.hub.url("/hub/api"), timeout=30).json()["version"]
+    assert version == jupyterhub.__version__ and version.startswith("6.1."), version
+    proxy = [line for line in processes_of(0) if "configurable-http-proxy" in line]
+    assert any(".venv/node/bin/configurable-http-proxy" in line and "127.0.0.1" in line for line in proxy), proxy
+
+
 def test_students_log_in_with_their_unix_password(hub_class):
     for key in ("ada", "bob"):
         assert hub_class.results[f"{key}-login"] == 302
