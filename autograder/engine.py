@@ -160,6 +160,8 @@ class GradingEngine:
         folder.mkdir(parents=True)
         if intake.timestamp is not None:      # read by intake without following a link
             (folder / "timestamp.txt").write_text(intake.timestamp)
+        if intake.secret is not None:         # nbgrader copies it to autograded/ (release_feedback reads it)
+            (folder / "submission_secret.txt").write_bytes(intake.secret)
         to_run = {}
         for name, nb in intake.notebooks.items():
             resources = {"unique_key": name, "nbgrader": {"student": student, "assignment": assignment,

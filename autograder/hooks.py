@@ -8,8 +8,8 @@ own methods; and the interpreter's hooks (``sys.settrace``, ``sys.excepthook``, 
 setup cell, and ``differences()`` names every one that changed since to something that runs code
 from outside the installed packages.
 
-"Installed" means: defined in a file under the Python installation, the virtual environment or
-the course's own packages. In the grading sandbox those folders are read-only, so student code
+"Installed" means: defined in a file under the Python installation, the virtual environment, the
+course's own packages, or a folder of the import path that the kernel cannot write. In the grading sandbox those folders are read-only, so student code
 cannot put a hook there; everything a student writes (a cell, a file in the working folder or
 /tmp) lives elsewhere. Hooks that installed code adds later (matplotlib's inline backend
 registering its callbacks, ``six`` adding an import hook) stay allowed.
@@ -28,8 +28,15 @@ import mini_autograd
 
 
 def _trusted_roots() -> tuple[str, ...]:
+    """The installation, the course's packages, and the import path's folders that this process cannot
+    write (packages installed elsewhere, through a .pth file or PYTHONPATH); never the working folder."""
     roots = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
              os.path.dirname(autograder.__file__), os.path.dirname(mini_autograd.__file__)}
+    here = os.path.realpath(os.getcwd())
+    for entry in sys.path:
+        path = os.path.realpath(entry or ".")
+        if entry and os.path.isdir(path) and path != here and not os.access(path, os.W_OK):
+            roots.add(path)
     return tuple(sorted({os.path.realpath(root) + os.sep for root in roots}))
 
 

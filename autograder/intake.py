@@ -159,6 +159,7 @@ class Intake:
     problems: dict[str, str] = field(default_factory=dict)   # notebook name -> why it scores zero
     notes: list[str] = field(default_factory=list)           # things done that the student should know
     timestamp: str | None = None                            # timestamp.txt, if it is a small regular file
+    secret: bytes | None = None                             # submission_secret.txt (nbgrader's feedback key)
 
 
 def json_depth(value) -> int:
@@ -274,6 +275,11 @@ def read_submission(folder: Path, expected: list[str], untrusted: int = 2) -> In
                 intake.timestamp = opened.read("timestamp.txt", MAX_TIMESTAMP_BYTES).decode("utf-8", "replace")
             except (Refused, OSError) as error:
                 intake.notes.append(f"timestamp.txt ignored: {error}")
+        if "submission_secret.txt" in entries:   # written by nbgrader's collect; release_feedback needs it
+            try:
+                intake.secret = opened.read("submission_secret.txt", MAX_TIMESTAMP_BYTES)
+            except (Refused, OSError) as error:
+                intake.notes.append(f"submission_secret.txt ignored: {error}")
         by_name = {n[: -len(".ipynb")]: n for n in present}
         missing = [name for name in expected if name not in by_name and name not in refused]
         strangers = [n for stem, n in by_name.items() if stem not in expected]
