@@ -150,6 +150,7 @@ class LimitedOutputClient(NotebookClient):
         self.dropped_bytes: dict[int, int] = {}
         self.reply_status: dict[int, str | None] = {}
         self.on_cell_executed = self._record_reply
+        self._running = (-1, None)
 
     def _record_reply(self, cell, cell_index, execute_reply) -> None:
         self.reply_status[cell_index] = (execute_reply or {}).get("content", {}).get("status")
@@ -167,7 +168,27 @@ class LimitedOutputClient(NotebookClient):
         counted = msg["msg_type"] in ("update_display_data", "comm_open", "comm_msg")
         if counted and not self._within_limit(msg, cell_index):
             return None
+        self._running = (cell_index, cell)
         return super().process_message(msg, cell, cell_index)
+
+    def _update_display_id(self, display_id, msg):
+        """nbclient's, except that only the running cell's own displays are updated. Otherwise a later cell
+        (one that ran after the hidden tests, and may have read them) could rewrite what an earlier cell
+        showed, and feedback could not keep the displays of the cells before the hidden tests."""
+        cell_index, cell = self._running
+        output_indices = self._display_id_map.get(display_id, {}).get(cell_index)
+        if not output_indices:
+            return
+        if msg["header"]["msg_type"] == "update_display_data":
+            msg["header"]["msg_type"] = "display_data"
+        try:
+            out = nbformat.v4.output_from_msg(msg)
+        except ValueError:
+            return
+        for output_index in output_indices:
+            if output_index < len(cell.outputs):
+                cell.outputs[output_index]["data"] = out["data"]
+                cell.outputs[output_index]["metadata"] = out["metadata"]
 
     def handle_comm_msg(self, outs, msg, cell_index):
         """Widget messages are not needed to grade (their outputs arrive as ordinary outputs) and

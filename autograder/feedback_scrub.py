@@ -13,8 +13,9 @@ nbgrader_config.py's GenerateFeedback.preprocessors, for `course feedback` and t
   with the failure (``failure``). What a test cell printed (stdout, stderr), displayed, and every
   traceback are not shown. Outputs of the cells that ran after the first test cell with hidden
   tests (the student's and the notebook's own) are replaced by a one-line note: student code may
-  have stashed what it read during a test and print it later. Cells before it keep their printed
-  text and errors only: a later cell can rewrite a display (IPython's update_display).
+  have stashed what it read during a test and print it later. Cells before it keep their outputs
+  (text, errors, displays: the drawings and plots); the grader lets a display be updated only while
+  its own cell runs, so a later cell cannot have rewritten one.
 - ``HideGraderPaths``: paths of the grading machine (the course, the sandbox, the Python
   installation) are cut to their last two parts in the outputs that stay.
 - ``RefuseHiddenTestLeaks``: the last line of defence: a notebook that still shows a secret
@@ -78,8 +79,6 @@ HIDDEN_MESSAGE = "(the message of this check quoted hidden test code, so it is n
 STUDENT_MESSAGE = "[your code's message: run the cell in your notebook to see it]"
 DROPPED_NOTE = ("[feedback: the output of this cell is not shown: it ran after hidden tests, which your "
                 "code could have read]\n")
-DISPLAY_NOTE = ("[feedback: this cell's displays and results are not shown: a later cell can change a display, "
-                "and one ran hidden tests]\n")
 MAX_MESSAGE_LINES, MAX_MESSAGE_CHARS, MAX_MESSAGE_NUMBERS, MAX_NUMBER_CHARS = 12, 1200, 24, 12
 NGRAM = 6  # this many words and numbers of hidden code in a row, in a message, count as quoting it
 
@@ -384,19 +383,22 @@ class ShowVerdicts(HiddenTestsPreprocessor):
 
 
 def text_outputs(outputs: list) -> list:
-    """The printed text and errors of a cell that ran before any hidden test, without its displays and
-    results: a later cell can replace a display's content (IPython's update_display, through its
-    display id), so a display made early may show what a hidden test was, once it ran."""
-    kept, dropped = [], False
+    """The outputs of a cell that ran before any hidden test: printed text, errors and displays (the
+    Graphviz drawings and plots; SanitizeNotebook makes them safe to render). The grader lets a display
+    be updated only while its own cell runs (autograder/executor.py), so no later cell, which may have
+    read a hidden test, can have rewritten one. Execution results and displays keep their data."""
+    kept = []
     for output in outputs:
-        if output.get("output_type") == "stream":
+        kind = output.get("output_type")
+        if kind == "stream":
             kept.append(nbformat.v4.new_output("stream", name=output.get("name", "stdout"), text=output.get("text", "")))
-        elif output.get("output_type") == "error":
+        elif kind == "error":
             kept.append(nbformat.v4.new_output("error", ename=output.get("ename", ""), evalue=output.get("evalue", ""),
                                                traceback=list(output.get("traceback", []))))
-        else:
-            dropped = True
-    return kept + ([nbformat.v4.new_output("stream", name="stdout", text=DISPLAY_NOTE)] if dropped else [])
+        elif kind in ("display_data", "execute_result"):
+            kept.append(nbformat.v4.new_output("display_data", data=dict(output.get("data", {})),
+                                               metadata=dict(output.get("metadata", {}))))
+    return kept
 
 
 class HideGraderPaths(NbGraderPreprocessor):

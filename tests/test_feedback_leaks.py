@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.feedback_scrub import DISPLAY_NOTE, DROPPED_NOTE, HIDDEN_MESSAGE, PASSED, STUDENT_MESSAGE, ShowVerdicts
+from autograder.feedback_scrub import DROPPED_NOTE, HIDDEN_MESSAGE, PASSED, STUDENT_MESSAGE, ShowVerdicts
 from course import banks
 from course.banks import hostile_feedback
 from course.banks.adversarial import Context
@@ -263,10 +263,14 @@ def test_hostile_submission_leaks_nothing_and_still_gets_its_verdicts(hostile, a
     attack = students[assignment][student]
     secrets = secret_lines(assignment)
 
-    # the attack worked: the graded notebook, which only the instructor sees, holds the hidden code
+    # the attack worked: the graded notebook, which only the instructor sees, holds the hidden code;
+    # except where the grader itself stops it (a later cell's update of an earlier display is ignored)
     graded = _autograded_text(root, student, assignment)
     visible = _visible_letters(assignment)
-    assert leaked(graded, secrets, visible), f"{attack.name}: the attack did not get the hidden code out"
+    if "update_display" in attack.name:
+        assert not leaked(graded, secrets, visible) and "nothing to see" in graded, attack.name
+    else:
+        assert leaked(graded, secrets, visible), f"{attack.name}: the attack did not get the hidden code out"
     assert attack.reason.lower() in graded.lower(), attack.name
 
     # none of it reaches what students or the class reports show
@@ -313,7 +317,8 @@ def test_what_each_kind_of_failure_shows(hostile):
     stash = by_name["leak: stashes the test cell during the test and prints it in a later cell"]
     assert DROPPED_NOTE.strip() in html_text(page(root, stash[1], stash[0]))
     early = by_name["leak: rewrites a display made before the tests (update_display) with the test cell"]
-    assert DISPLAY_NOTE.strip() in html_text(page(root, early[1], early[0]))
+    shown = html_text(page(root, early[1], early[0]))   # the grader ignored the later cell's update
+    assert "nothing to see" in shown and "leak-update" not in shown
 
 
 def test_the_formgrader_config_is_the_one_course_feedback_uses(hostile):

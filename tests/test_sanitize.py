@@ -67,6 +67,8 @@ def executable(html: str) -> list[str]:
             compact = re.sub(r"[\x00-\x20]", "", value).lower()
             if name.lower().startswith("on") or name.lower() in ("srcdoc", "style"):
                 found.append(f"{tag.name} {name}")
+            elif tag.name.lower() == "a" and name.lower() == "href" and re.match(r"(https?:|mailto:)", compact):
+                continue   # a link a person may follow (the policy keeps them), not something that runs or loads
             elif name.lower() in URL_ATTRIBUTES and re.match(r"(javascript|vbscript|data:text|data:image/svg|https?:|//)", compact):
                 found.append(f"{tag.name} {name}={value[:40]}")
     return found
