@@ -170,7 +170,6 @@ ATTACKS = [
 
 # -- through a check's own message (02_backprop: check_operation calls the student's Operation) ---
 
-CHECK_READER = READERS["frames"]
 
 
 def _check_submission(action: str):
@@ -187,7 +186,7 @@ def _check_submission(action: str):
                 "        if _MARK in code:\n"
                 f"{body}\n"
                 "        return self._forward(a, b)\n\n")
-        source = MARK + CHECK_READER + "\n" + ENCODERS + "\n" + target.source
+        source = MARK + _reader_module("frames") + "\n" + ENCODERS + "\n" + target.source
         source = source.replace("    def forward(self, a, b):", "    def _forward(self, a, b):", 1)
         target.source = source.replace(marker, marker + "\n" + hook, 1)
         return {CHECK_NOTEBOOK: nbformat.writes(nb).encode("utf-8")}
