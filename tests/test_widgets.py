@@ -352,3 +352,26 @@ def test_reset_and_dataset_dropdown_start_from_a_fresh_model():
     assert dashboard.trainer.X.shape == (200, 2) and dashboard.model[-1].out_features == 2
     losses = dashboard.run(60, refresh=False)
     assert np.mean(losses[-5:]) < losses[0]
+
+
+def _png_width(data: bytes) -> int:
+    assert data.startswith(b"\x89PNG")
+    return int.from_bytes(data[16:20], "big")   # the IHDR chunk's width
+
+
+def test_widget_plots_are_drawn_at_twice_the_size_they_are_shown_at():
+    """Shown at their own pixel size, PNGs are upscaled (blurred) on screens with a device pixel ratio
+    of 2; each plot widget is given its size in CSS pixels and a PNG with twice as many pixels."""
+    from course.widgets.universal_approximation import UniversalApproximationWidget
+
+    for widget in (StepSizeExplorer(), UniversalApproximationWidget(), TrainingDashboard("spirals")):
+        shown = int(widget.plot.layout.width.removesuffix("px"))
+        assert _png_width(bytes(widget.plot.value)) == 2 * shown, type(widget).__name__
+
+
+def test_the_stepper_graph_scales_to_the_widget_instead_of_scrolling():
+    stepper = BackwardStepper(lecture_example()["f"])
+    svg = stepper.graph.value
+    opening = svg[: svg.index(">")]
+    assert opening.startswith("<svg") and "max-width:100%" in opening and 'width="' not in opening.split("viewBox")[0]
+    assert "viewBox=" in opening

@@ -24,6 +24,7 @@ Two layers:
 from __future__ import annotations
 
 import html
+import re
 from dataclasses import dataclass, field
 
 import graphviz
@@ -283,6 +284,9 @@ class BackwardStepper(widgets.VBox):
             try:
                 svg = graph.pipe(format="svg").decode()
                 svg = svg[svg.find("<svg"):]  # drop the XML prologue so it can sit inside HTML
+                # scale to the widget's width (the viewBox keeps the proportions), so that the
+                # highlighted node never scrolls out of view
+                svg = re.sub(r'^<svg width="[^"]*" height="[^"]*"', '<svg style="max-width:100%;height:auto"', svg, count=1)
             except RuntimeError as error:  # dot is not installed: show the hint and the source
                 svg = f"<p>{html.escape(str(error))}</p><pre>{html.escape(graph.source)}</pre>"
             self._svg_cache[k] = svg

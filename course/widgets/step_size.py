@@ -18,9 +18,10 @@ import io
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure
 
 from mini_autograd import finite_differences as fd
+
+from .sharp import image_for, sharp_figure
 
 SCHEMES = {
     "forward": fd.forward_difference,
@@ -105,9 +106,9 @@ class StepSizeExplorer(widgets.VBox):
                                            continuous_update=False, layout=widgets.Layout(width="420px"))
         self.function = widgets.Dropdown(options=list(FUNCTIONS), value=function, description="f",
                                          layout=widgets.Layout(width="520px"))
-        self.plot = widgets.Image(format="png")
         self.readout = widgets.HTML()
-        self.figure = Figure(figsize=(6.4, 4.0), dpi=90)
+        self.figure = sharp_figure(6.4, 4.0)
+        self.plot = image_for(self.figure)
         self.ax = self.figure.add_subplot()
         self.lines, self.markers = {}, {}
         self.model = StepSizeModel(function)

@@ -19,9 +19,10 @@ import threading
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure
 
 import mini_autograd as ag
+
+from .sharp import image_for, sharp_figure
 
 DATASETS = {
     "spirals": lambda seed: ag.data.make_spirals(n_per_class=100, n_classes=3, noise=0.2, seed=seed),
@@ -128,7 +129,6 @@ class TrainingDashboard(widgets.VBox):
         self.stop_button = widgets.Button(description="Stop", icon="stop", button_style="warning", disabled=True)
         self.reset_button = widgets.Button(description="Reset", icon="refresh")
         self.status = widgets.HTML()
-        self.plot = widgets.Image(format="png")
 
         self.lr_slider.observe(self._on_lr, names="value")
         self.momentum_slider.observe(self._on_momentum, names="value")
@@ -137,7 +137,8 @@ class TrainingDashboard(widgets.VBox):
         self.stop_button.on_click(lambda _button: self.stop())
         self.reset_button.on_click(lambda _button: self.reset())
 
-        self.figure = Figure(figsize=(10, 4), dpi=80)
+        self.figure = sharp_figure(10, 4, layout=None)   # tight_layout below
+        self.plot = image_for(self.figure)
         self.loss_ax, self.data_ax = self.figure.subplots(1, 2)
         (self.loss_line,) = self.loss_ax.plot([], [], color="tab:blue")
         self.loss_ax.set_xlabel("step")

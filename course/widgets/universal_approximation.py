@@ -25,7 +25,8 @@ import io
 
 import ipywidgets as widgets
 import numpy as np
-from matplotlib.figure import Figure
+
+from .sharp import image_for, sharp_figure
 
 __all__ = ["UniversalApproximationWidget", "universal_approximation_widget", "network_output", "unit_outputs",
            "sigmoid", "PRESETS"]
@@ -104,10 +105,10 @@ class UniversalApproximationWidget(widgets.VBox):
         self.preset = widgets.Dropdown(options=["(custom)", *PRESETS], value="(custom)", description="example",
                                        layout=widgets.Layout(width="520px"))
         self.show_units = widgets.Checkbox(value=True, description="show each unit")
-        self.plot = widgets.Image(format="png")
         self.readout = widgets.HTML()
 
-        self.figure = Figure(figsize=(6.4, 3.8), dpi=90)
+        self.figure = sharp_figure(6.4, 3.8)
+        self.plot = image_for(self.figure)
         self.ax = self.figure.add_subplot()
         self.unit_lines = [self.ax.plot(self.x, np.zeros_like(self.x), ":", lw=1.2,
                                         color=UNIT_COLORS[h % len(UNIT_COLORS)], label=f"unit {h + 1}")[0]
