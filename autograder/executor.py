@@ -58,16 +58,20 @@ INTEGRITY_PROBE = "__import__('autograder.integrity', fromlist=['report']).repor
 """Evaluated in the kernel (as a user expression, not through the cell's input transformers) after
 each test cell that passed; autograder.integrity.report returns 'intact' when nothing was changed."""
 
-_zmq_context: zmq.asyncio.Context | None = None
+_zmq_contexts: dict[int, zmq.asyncio.Context] = {}
 
 
 def _limited_zmq_context() -> zmq.asyncio.Context:
-    """One ZeroMQ context per worker process whose sockets refuse messages over MAX_MESSAGE_BYTES."""
-    global _zmq_context
-    if _zmq_context is None:
-        _zmq_context = zmq.asyncio.Context()
-        _zmq_context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
-    return _zmq_context
+    """One ZeroMQ context per process whose sockets refuse messages over MAX_MESSAGE_BYTES. Per process:
+    a ZeroMQ context does not survive fork, and the grading engine's workers are forked from a parent
+    that may have run a notebook itself (nbgrader's autograde through SandboxedExecute); an inherited
+    context is left alone, never used."""
+    pid = os.getpid()
+    if pid not in _zmq_contexts:
+        context = zmq.asyncio.Context()
+        context.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
+        _zmq_contexts[pid] = context
+    return _zmq_contexts[pid]
 
 
 class KernelStartError(RuntimeError):

@@ -198,6 +198,19 @@ def test_an_input_transformer_would_pass_blank_work_without_the_check_after_each
     assert totals == {True: 100, False: 0}
 
 
+def test_the_engine_grades_after_nbgrader_autograde_ran_in_the_same_process(tmp_path):
+    """nbgrader's autograde (SandboxedExecute) runs a kernel from this process; the engine's workers,
+    forked afterwards, must not inherit its ZeroMQ context (which does not survive fork)."""
+    root = tmp_path / "course"
+    course = TempCourse(root, [ASSIGNMENT])
+    course.generate(ASSIGNMENT)
+    course.submit("first", ASSIGNMENT, source_notebook(ASSIGNMENT))
+    course.autograde(ASSIGNMENT, "first")                      # in this process
+    course.submit("second", ASSIGNMENT, source_notebook(ASSIGNMENT))
+    (result,) = GradingEngine(Course(root), workers=1, cell_timeout=20).grade(ASSIGNMENT, students=["second"])
+    assert (result.status, result.score) == ("graded", 100)
+
+
 def test_a_record_that_cannot_be_written_does_not_stop_the_batch(tmp_path):
     root = tmp_path / "course"
     course = TempCourse(root, [ASSIGNMENT])
