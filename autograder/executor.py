@@ -119,7 +119,14 @@ def is_test_cell(cell: NotebookNode) -> bool:
     return bool(meta.get("grade")) and not meta.get("solution")
 
 
+GRADER_ERRORS = ("CellTimeoutError", "KernelDied", "NotRun", "UnreadableOutput", "TestDidNotPass", "TamperingDetected")
+"""The error outputs the grader itself writes into a notebook; feedback shows their messages
+(autograder/feedback_scrub.py reads this list)."""
+
+
 def error_output(ename: str, evalue: str) -> NotebookNode:
+    if ename not in GRADER_ERRORS:
+        raise ValueError(f"{ename!r} is not one of GRADER_ERRORS: add it there, so feedback shows it")
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 

@@ -62,6 +62,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from nbgrader.utils import determine_grade
 from traitlets import Integer, Unicode
 
+from .executor import GRADER_ERRORS
 from .feedback import STUDENT_TEXT_END, STUDENT_TEXT_START
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"  # nbgrader's ClearHiddenTests delimiters
@@ -70,8 +71,7 @@ MIN_SECRET = 12  # shorter hidden lines ("x = 1.0") are ordinary code, not telli
 
 # Who may put a message in front of a student: the checks (autograder/feedback.py, integrity.py)
 # and the grader's own error outputs (autograder/executor.py).
-AUTHORED = ("CheckFailed", "TamperingDetected", "CellTimeoutError", "KernelDied", "NotRun", "UnreadableOutput",
-            "TestDidNotPass")
+AUTHORED = tuple(dict.fromkeys(("CheckFailed", "TamperingDetected", *GRADER_ERRORS)))
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
 PASSED = "Passed."
