@@ -18,6 +18,7 @@ for Python's cycle collector.
 from __future__ import annotations
 
 import gc
+import itertools
 import traceback
 import weakref
 from contextlib import contextmanager
@@ -36,6 +37,7 @@ _mode = _GraphMode()
 _ndarray, _numpy_scalar = np.ndarray, np.generic
 _weakref = weakref.ref
 _new_object = object.__new__
+_next_sequence = itertools.count().__next__  # creation numbers of recorded Operations
 
 
 class _GcPacer:
@@ -344,6 +346,7 @@ class Operation:
 
     inputs: tuple = ()
     _output_ref = None
+    _sequence = -1  # when it was recorded: 0 for the first Operation recorded, then 1, 2, ...
     _created_at = None
 
     def forward(self, *input_values):
@@ -405,6 +408,7 @@ class Operation:
                     output.producer = self
                     self.inputs = inputs
                     self._output_ref = _weakref(output, _node_freed)
+                    self._sequence = _next_sequence()
                     _pacer.live += 1
                     if _pacer.live > _pacer.high:
                         _pacer.adjust()

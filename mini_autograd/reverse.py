@@ -12,6 +12,7 @@ gradient of its output, and add what it returns into the gradients of its inputs
 from __future__ import annotations
 
 import gc
+import heapq
 
 import numpy as np
 
@@ -73,22 +74,30 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     reached (leaves and intermediates), without touching any ``.grad``.
 
     ``grad`` is the vector of the vector-Jacobian product; it defaults to 1 for a scalar output.
+
+    The Operations are visited latest-made first, as PyTorch's engine does: every Operation is
+    made after the ones that produce its inputs, so when an Operation is taken from the queue,
+    everything that uses its output has already sent its gradient back. (``topological_order``
+    gives another valid order, by depth-first search, as Exercise 6 does it.) An Operation is
+    queued when its output receives its first gradient, so the dict of gradients is also the
+    record of what has been queued, and an Operation nothing flows back through is never run.
     """
     grads: dict[Variable, np.ndarray] = {output: _seed_gradient(output, grad)}
+    if output.producer is None:
+        return grads
+    queue = [(-output.producer._sequence, output)]  # (minus the creation number, the output Variable)
     summed = set()  # Variables whose gradient is a sum this pass made: an array nobody else holds
     check = _mode.detect_anomaly
     # The pass creates no reference cycles, so Python's cycle collector would only re-scan
     # the (possibly huge) graph every few hundred allocations: pause it meanwhile.
     collecting = gc.isenabled()
     gc.disable()
-    get = grads.get  # (bound once: it is called for every node and every edge)
+    get, push, pop = grads.get, heapq.heappush, heapq.heappop  # (bound once: used for every node)
     try:
-        for operation in reversed(topological_order(output)):
-            grad_output = get(operation._output_ref())
-            if grad_output is None:
-                continue  # nothing flows back through this node
+        while queue:
+            operation = (made := pop(queue)[1]).producer
             inputs = operation.inputs
-            input_grads = operation.backward(grad_output)
+            input_grads = operation.backward(grads[made])
             if type(input_grads) is not tuple or len(input_grads) != len(inputs):
                 input_grads = _as_tuple(operation, input_grads)
             if check:
@@ -109,11 +118,16 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
                 previous = get(variable)
                 if previous is None:
                     grads[variable] = input_grad
+                    producer = variable.producer
+                    if producer is not None:  # its first gradient: queue the node that made it
+                        push(queue, (-producer._sequence, variable))
+                elif kind is not _ndarray:  # a numpy scalar (0-d), which is immutable
+                    grads[variable] = previous + input_grad
                 elif variable in summed:
                     previous += input_grad
                 else:
                     grads[variable] = total = previous + input_grad
-                    if type(total) is _ndarray:  # (a 0-d sum is a numpy scalar, which is immutable)
+                    if type(total) is _ndarray:  # (a 0-d ndarray sums to a numpy scalar, immutable too)
                         summed.add(variable)
     finally:
         if collecting:

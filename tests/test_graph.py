@@ -445,3 +445,96 @@ def test_a_gradient_returned_twice_is_not_summed_into_in_place():
     np.testing.assert_array_equal(b.grad, [1.0, 2.0, 3.0])
     np.testing.assert_array_equal(a.grad, [2.0, 4.0, 6.0])
     np.testing.assert_array_equal(x.grad, [3.0, 6.0, 9.0])
+
+
+# --- the order of the backward pass (latest-made Operation first) ------------------------
+
+
+def test_backward_runs_each_operation_once_after_every_operation_that_uses_its_output():
+    ran = []
+
+    class Tagged(ag.Operation):
+        def __init__(self, tag):
+            self.tag = tag
+
+        def forward(self, *values):
+            return sum(values) * 1.0
+
+        def backward(self, grad):
+            ran.append(self.tag)
+            return tuple(grad for _ in self.inputs)
+
+    x = ag.Variable(np.ones(2))
+    a = Tagged("a")(x)
+    b = Tagged("b")(a)          # made before c, but c uses b: b runs after c
+    late = Tagged("late")(x)    # made after a and b, on a side branch
+    c = Tagged("c")(b, a, late)
+    d = Tagged("d")(c, b)       # b reaches d twice: directly and through c
+    d.backward(np.ones(2))
+    assert sorted(ran) == ["a", "b", "c", "d", "late"]  # each once
+    position = {tag: i for i, tag in enumerate(ran)}
+    for user, used in [("d", "c"), ("d", "b"), ("c", "b"), ("c", "a"), ("b", "a"), ("c", "late")]:
+        assert position[user] < position[used]
+    # d = c + b = (b + a + late) + b, with b = a = x and late = x: d = 4x
+    np.testing.assert_allclose(x.grad, [4.0, 4.0])
+
+
+def test_an_operation_nothing_flows_back_through_is_not_run():
+    ran = []
+
+    class Blocks(ag.Operation):
+        def forward(self, v):
+            return v * 2.0
+
+        def backward(self, grad):
+            ran.append("blocks")
+            return (None,)
+
+    class Recorded(ag.Operation):
+        def forward(self, v):
+            return v + 1.0
+
+        def backward(self, grad):
+            ran.append("recorded")
+            return (grad,)
+
+    x = ag.Variable(np.ones(3))
+    y = Blocks()(Recorded()(x))
+    grads = ag.compute_gradients(y, np.ones(3))
+    assert ran == ["blocks"] and x not in grads
+
+
+def test_a_wrong_count_of_gradients_in_a_list_or_a_bare_array_is_explained():
+    class ListOfThree(ag.Operation):
+        def forward(self, a, b):
+            return a * b
+
+        def backward(self, grad):
+            return [grad, grad, grad]
+
+    with pytest.raises(ValueError, match="ListOfThree.backward returned 3 gradient.*2 input"):
+        ListOfThree()(ag.Variable(1.0), ag.Variable(2.0)).backward()
+
+    class Bare(ag.Operation):
+        def forward(self, a):
+            return a * 3.0
+
+        def backward(self, grad):
+            return grad * 3.0  # one input: a bare gradient is accepted
+
+    x = ag.Variable([1.0, 2.0])
+    Bare()(x).sum().backward()
+    np.testing.assert_allclose(x.grad, [3.0, 3.0])
+
+
+def test_0d_gradients_accumulate_on_reuse_including_0d_arrays():
+    x = ag.Variable(1.5)
+    y = x
+    for _ in range(10):
+        y = y + x
+    y.backward()
+    assert x.grad == 11.0 and isinstance(x.grad, np.ndarray)
+    c = ag.constant(np.array(2.0))  # a 0-d ndarray (not a numpy scalar), used three times
+    c.requires_grad = True
+    z = c * 1.0 + c * 2.0 + c * 3.0
+    assert ag.compute_gradients(z)[c] == 6.0

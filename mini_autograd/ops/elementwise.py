@@ -44,6 +44,8 @@ class Add(Operation):
         return a + b
 
     def backward(self, grad):
+        if type(grad) is not np.ndarray:  # a 0-d output (a numpy scalar): so were a and b
+            return grad, grad
         a, b = self.inputs
         grad_a = unbroadcast(grad, a.shape) if a.requires_grad else None
         grad_b = unbroadcast(grad, b.shape) if b.requires_grad else None
