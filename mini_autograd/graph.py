@@ -378,19 +378,18 @@ class Operation:
                 f"this {type(self).__name__} node is already in a graph; every call needs a new "
                 f"instance: write {type(self).__name__}(...)(x) each time"
             )
-        if len(inputs) == 2 and isinstance(inputs[0], Variable) and isinstance(inputs[1], Variable):
-            values = None  # (the common case, spelled out: it is faster)
-        else:
-            values = []
-            for x in inputs:
-                if not isinstance(x, Variable):  # a number or an array: call again with constants for them
-                    return self(*_lift(inputs))
-                values.append(x.value)
+        pair = len(inputs) == 2 and type(inputs[0]) is Variable and type(inputs[1]) is Variable
+        if not pair and not all(isinstance(x, Variable) for x in inputs):
+            return self(*_lift(inputs))  # numbers and arrays become constants
         try:
-            value = self.forward(inputs[0].value, inputs[1].value) if values is None else self.forward(*values)
+            if pair:  # (the common case, spelled out: it is faster)
+                value = self.forward(inputs[0].value, inputs[1].value)
+                needs_grad = inputs[0].requires_grad or inputs[1].requires_grad
+            else:
+                value = self.forward(*[x.value for x in inputs])
+                needs_grad = any(x.requires_grad for x in inputs)
         except ValueError as error:
-            values = [x.value for x in inputs]
-            shapes = ", ".join(str(np.shape(v)) for v in values)
+            shapes = ", ".join(str(np.shape(x.value)) for x in inputs)
             raise ValueError(f"{self.label()}: cannot apply to inputs of shapes {shapes}: {error}") from None
         if type(value) is not _ndarray and not isinstance(value, _numpy_scalar):
             if value is None:
@@ -399,20 +398,19 @@ class Operation:
 
         output = _new_object(Variable)
         output.value = value
-        output.grad = output.name = output.producer = None
-        output.requires_grad = False
-        if _mode.recording:
-            for variable in inputs:
-                if variable.requires_grad:
-                    output.requires_grad = True
-                    output.producer = self
-                    self.inputs = inputs
-                    self._output_ref = _weakref(output, _node_freed)
-                    self._sequence = _next_sequence()
-                    _pacer.live += 1
-                    if _pacer.live > _pacer.high:
-                        _pacer.adjust()
-                    break
+        output.grad = output.name = None
+        if needs_grad and _mode.recording:
+            output.requires_grad = True
+            output.producer = self
+            self.inputs = inputs
+            self._output_ref = _weakref(output, _node_freed)
+            self._sequence = _next_sequence()
+            _pacer.live += 1
+            if _pacer.live > _pacer.high:
+                _pacer.adjust()
+        else:
+            output.requires_grad = False
+            output.producer = None
         if _mode.detect_anomaly:
             self._created_at = traceback.extract_stack()[:-2]
             check_finite(self, "forward", [value])
