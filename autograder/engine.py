@@ -1,35 +1,41 @@
 """The grading engine: nbgrader's autograde, in parallel, with every kernel in a sandbox.
 
-One long-lived parent process drives nbgrader's Python API and is the only writer of the
-gradebook. Per submission:
+A grading process claims submissions from its queue (autograder/work_queue.py: the whole class
+when it grades alone, or a share of it when several processes, on one machine or many, grade one
+class through the PostgreSQL gradebook) and hands each to a worker process. The worker does all
+of that submission's work, so the parent's own work per submission is a few milliseconds and it
+keeps any number of workers busy:
 
-1. **Intake** (parent): read the submitted notebooks into a private staging copy; broken files
-   (bad JSON, wrong nbformat, not UTF-8, empty, renamed, missing) become reasons, not crashes.
-2. **Sanitize** (parent): nbgrader's sanitize preprocessors from the course config (clear
-   outputs, put back the source version of test cells, the tamper scan, ...).
-3. **Execute** (worker process): the sanitized notebooks run in sandboxed kernels
-   (autograder/executor.py, autograder/sandbox.py); a kernel that dies costs one cell.
-4. **Save** (parent): nbgrader's own Autograde converter runs on the staged (already sanitized)
+1. **Intake**: read the submitted notebooks into a private staging copy; broken files (bad JSON,
+   wrong nbformat, not UTF-8, empty, renamed, missing) become reasons, not crashes.
+2. **Sanitize**: nbgrader's sanitize preprocessors from the course config (clear outputs, put
+   back the source version of test cells, the tamper scan, ...).
+3. **Execute**: the sanitized notebooks run in sandboxed kernels (autograder/executor.py,
+   autograder/sandbox.py); a kernel that dies costs one cell.
+4. **Save**: nbgrader's own Autograde converter runs on the staged (already sanitized)
    submission with its Execute step replaced by `ReplaySandboxRun`, which hands over the sandbox's
    executed notebook; so SaveAutoGrades, late penalties, output limits and the autograded/ files
-   are nbgrader's. The parent saves one submission while the workers run the next ones.
-5. **Record** (parent): `grading/<assignment>/<student>.json`, written atomically after the
-   gradebook commit, with a fingerprint of the submitted files. A later run skips submissions
-   whose record matches, so a grader killed at any point (even `kill -9`) goes on where it stopped
-   and ends with the same grades as an uninterrupted run.
+   are nbgrader's. Workers write the gradebook side by side, each its own student's rows.
+5. **Record**: `grading/<assignment>/<student>.json`, written atomically after the gradebook
+   commit, with a fingerprint of the submitted files and the grading run. A later run skips
+   submissions whose record matches, so a grader killed at any point (even `kill -9`) goes on
+   where it stopped and ends with the same grades as an uninterrupted run.
+
+The sandbox itself runs as root and starts its kernels as unprivileged users, so the parent and
+its workers are trusted code only; student code runs nowhere but in the kernels.
 """
 
 from __future__ import annotations
 
 import ctypes
-import hashlib
 import json
+import multiprocessing
 import os
 import shutil
 import signal
 import tempfile
 import time
-from collections import deque
+import uuid
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict, dataclass, field
@@ -48,9 +54,15 @@ from traitlets.utils.importstring import import_item
 from .executor import ExecutionJob, ExecutionResult, KernelStartError, execute
 from .intake import Intake, fingerprint, read_submission
 from .lock_to_source import GraderFault, SubmissionRejected
-from .sandbox import Sandbox, build_matplotlib_cache
+from .nbgrader_reuse import reusing_nbgrader
+from .sandbox import Sandbox, build_matplotlib_cache, reserved_slots
+from .work_queue import LocalQueue, SharedQueue, process_name
 
 RECORD_VERSION = 1
+
+# How often a process that has nothing left to claim asks whether other processes of its run
+# still hold submissions (one of them may die and hand them back).
+SHARED_POLL_SECONDS = 2.0
 
 # Failures of the course or the machine, never of a submission: the student is reported as not
 # graded (and graded by the next run), rather than given a zero.
@@ -68,7 +80,7 @@ class StudentResult:
     """What grading one student's submission gave."""
 
     student: str
-    status: str                      # graded, skipped (already graded), grader_error
+    status: str                      # graded, skipped (already graded), elsewhere (by another process of the run), grader_error
     score: float = 0.0
     max_score: float = 0.0
     problems: dict[str, str] = field(default_factory=dict)   # notebook -> why it scored zero
@@ -77,6 +89,9 @@ class StudentResult:
     error: str = ""                  # for grader_error: what went wrong on the grader's side
     seconds: float = 0.0
     fingerprint: str = ""
+    run: str = ""                    # the grading run that graded it
+    graded_by: str = ""              # host:pid of the grading process
+    phases: dict[str, float] = field(default_factory=dict)   # seconds: stage, execute, save (in the worker)
 
 
 class ReplaySandboxRun(Preprocessor):
@@ -97,11 +112,25 @@ class ReplaySandboxRun(Preprocessor):
 
 
 def _die_with_parent() -> None:
-    """Worker initializer: the kernel sends SIGKILL to this worker when the grader dies (even by kill -9),
-    and bubblewrap's --die-with-parent takes the sandboxed kernels down with it."""
+    """The kernel sends SIGKILL to this worker when the grader dies (even by kill -9), and
+    bubblewrap's --die-with-parent takes the sandboxed kernels down with it."""
     PR_SET_PDEATHSIG = 1
     ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
     signal.signal(signal.SIGINT, signal.SIG_IGN)   # Ctrl-C is the parent's to handle
+
+
+_worker_engine: "GradingEngine | None" = None
+
+
+def _start_worker(engine: "GradingEngine") -> None:
+    """Worker initializer (the worker is forked, so the engine arrives as it is, unpickled)."""
+    global _worker_engine
+    _die_with_parent()
+    _worker_engine = engine
+
+
+def _grade_in_worker(assignment: str, student: str, slot: int, scratch: str, force: bool) -> "StudentResult":
+    return _worker_engine.grade_submission(assignment, student, slot, Path(scratch), force)
 
 
 class GradingEngine:
@@ -109,7 +138,7 @@ class GradingEngine:
 
     def __init__(self, course, workers: int | None = None, sandbox: Sandbox | None = None,
                  cell_timeout: float | None = None, notebook_timeout: float | None = None,
-                 output_limit: int = 200_000):
+                 output_limit: int = 200_000, run_id: str | None = None):
         self.course = course
         self.workers = max(1, workers or os.cpu_count() or 1)
         self.sandbox = sandbox or Sandbox()
@@ -117,6 +146,10 @@ class GradingEngine:
         self.cell_timeout = float(cell_timeout or configured or 60)
         self.notebook_timeout = float(notebook_timeout or 10 * self.cell_timeout)
         self.output_limit = output_limit
+        self.shared_run = run_id            # given: share the run with other processes (PostgreSQL)
+        self.run_id = run_id or ""          # the current batch's run (a fresh one per batch when alone)
+        self.matplotlib_cache: str | None = None
+        self.parent_seconds = 0.0           # the parent's own work in the last batch (not waiting)
 
     # -- records --------------------------------------------------------------------------
 
@@ -130,6 +163,13 @@ class GradingEngine:
             return None
         return record if record.get("version") == RECORD_VERSION else None
 
+    def result_from_record(self, assignment: str, student: str, status: str) -> StudentResult | None:
+        record = self.read_record(assignment, student)
+        if record is None:
+            return None
+        kept = {k: record[k] for k in StudentResult.__dataclass_fields__ if k in record}
+        return StudentResult(**{**kept, "status": status})
+
     def write_record(self, assignment: str, result: StudentResult) -> None:
         path = self.record_path(assignment, result.student)
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -138,11 +178,12 @@ class GradingEngine:
         os.replace(temporary, path)   # atomic: a record is either the old one or the new one
 
     def needs_grading(self, assignment: str, student: str, force: bool) -> bool:
-        if force:
-            return True
+        """Not when the record says graded, for the files as they are now (and, with force, by this run)."""
         record = self.read_record(assignment, student)
         folder = self.course.path("submitted", student, assignment)
-        return not (record and record["status"] == "graded" and record["fingerprint"] == fingerprint(folder))
+        if not (record and record["status"] == "graded" and record["fingerprint"] == fingerprint(folder)):
+            return True
+        return force and record.get("run") != self.run_id
 
     # -- the steps ------------------------------------------------------------------------
 
@@ -232,82 +273,39 @@ class GradingEngine:
             submission = gb.find_submission(assignment, student)
             return float(submission.score), float(submission.max_score)
 
-    # -- the batch ------------------------------------------------------------------------
+    # -- one submission (in a worker) ---------------------------------------------------------
 
-    def grade(self, assignment: str, students: list[str] | None = None, force: bool = False,
-              on_result: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
-        """Grade the submissions of assignment (all, or the listed students); results in student order.
-        The caller checks names: every listed student must have a folder submitted/<student>/<assignment>."""
-        self.course.assignment(assignment)
-        everyone = students or self.course.students_submitted(assignment)
-        self.sandbox.check()
-        self.course.ensure_in_gradebook(assignment)
-        results: dict[str, StudentResult] = {}
-        todo = deque()
-        for student in everyone:
-            if self.needs_grading(assignment, student, force):
-                todo.append(student)
-            else:
-                record = self.read_record(assignment, student)
-                results[student] = StudentResult(**{**{k: record[k] for k in StudentResult.__dataclass_fields__}, "status": "skipped"})
-                if on_result:
-                    on_result(results[student])
-        with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch:
-            self._run_batch(assignment, todo, Path(scratch), results, on_result)
-        return [results[s] for s in everyone]
-
-    def _run_batch(self, assignment, todo, scratch: Path, results, on_result) -> None:
-        """Keep every worker busy: hand out the next submission as soon as a worker is free, and only
-        then save the finished one (the parent's nbgrader work overlaps the kernels' work)."""
+    def grade_submission(self, assignment: str, student: str, slot: int, scratch: Path, force: bool) -> StudentResult:
+        """Everything for one submission: intake, sanitize, execute in slot ``slot``'s sandbox, save,
+        record. Never raises: what goes wrong is a zero with a reason, or a grader_error."""
+        if not self.needs_grading(assignment, student, force):
+            # Graded meanwhile: by a process of this run that died before it could say so.
+            return self.result_from_record(assignment, student, "elsewhere")
+        started = time.monotonic()
+        phases = {}
+        submitted_print = fingerprint(self.course.path("submitted", student, assignment))
         staging = scratch / "staging"
-        matplotlib_cache = str(build_matplotlib_cache(scratch / "matplotlib"))
-        free_slots = list(range(self.workers))
-        running: dict = {}
-        pool = ProcessPoolExecutor(self.workers, initializer=_die_with_parent)
-
-        def start_next() -> None:
-            while todo and free_slots:
-                student = todo.popleft()
-                started = time.monotonic()
-                submitted_print = fingerprint(self.course.path("submitted", student, assignment))
-                try:
-                    intake, to_run = self.stage(assignment, student, staging)
-                except Exception as error:   # a grader bug must not stop the batch
-                    self._finish(StudentResult(student, "grader_error", error=f"staging failed: {error!r}"), results, on_result)
-                    continue
-                if not to_run:               # nothing readable: zero, with the reasons, no kernel needed
-                    self._complete(assignment, student, staging, intake, None, submitted_print, started, results, on_result)
-                    continue
-                slot = free_slots.pop()
-                job = ExecutionJob(student, to_run, slot, str(scratch / f"slot{slot}"), self.sandbox,
-                                   self.cell_timeout, self.notebook_timeout, self.output_limit,
-                                   matplotlib_cache=matplotlib_cache)
-                running[pool.submit(execute, job)] = (student, slot, intake, submitted_print, started)
-
         try:
-            start_next()
-            while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
-                finished = []
-                for future in done:
-                    student, slot, intake, submitted_print, started = running.pop(future)
-                    free_slots.append(slot)
-                    try:
-                        finished.append((student, intake, future.result(), submitted_print, started))
-                    except BrokenProcessPool:
-                        pool.shutdown(cancel_futures=True)
-                        pool = ProcessPoolExecutor(self.workers, initializer=_die_with_parent)
-                        self._finish(StudentResult(student, "grader_error", error="a grading worker process died"), results, on_result)
-                    except Exception as error:   # KernelStartError: the machine, not the submission
-                        self._finish(StudentResult(student, "grader_error", error=f"{type(error).__name__}: {error}"), results, on_result)
-                start_next()
-                for student, intake, result, submitted_print, started in finished:
-                    self._complete(assignment, student, staging, intake, result, submitted_print, started, results, on_result)
-                start_next()
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+            intake, to_run = self.stage(assignment, student, staging)
+        except Exception as error:   # a grader bug must not stop the batch
+            return StudentResult(student, "grader_error", error=f"staging failed: {error!r}")
+        phases["stage"] = time.monotonic() - started
+        result = None
+        if to_run:                   # else nothing readable: zero, with the reasons, no kernel needed
+            job = ExecutionJob(student, to_run, slot, str(scratch / f"slot{slot}"), self.sandbox,
+                               self.cell_timeout, self.notebook_timeout, self.output_limit,
+                               matplotlib_cache=self.matplotlib_cache)
+            try:
+                result = execute(job)
+            except Exception as error:   # KernelStartError: the machine, not the submission
+                return StudentResult(student, "grader_error", error=f"{type(error).__name__}: {error}")
+            phases["execute"] = result.seconds
+        saving = time.monotonic()
+        outcome = self._complete(assignment, student, staging, intake, result, submitted_print, started)
+        outcome.phases = {**phases, "save": time.monotonic() - saving}
+        return outcome
 
-    def _complete(self, assignment, student, staging, intake, result, submitted_print, started, results, on_result) -> None:
+    def _complete(self, assignment, student, staging, intake, result, submitted_print, started) -> StudentResult:
         try:
             try:
                 self.save(assignment, student, staging, result)
@@ -320,19 +318,109 @@ class GradingEngine:
                 self._save_all_zero(assignment, student)
             score, max_score = self.scores(assignment, student)
         except Exception as error:
-            self._finish(StudentResult(student, "grader_error", error=str(error)), results, on_result)
-            return
+            return StudentResult(student, "grader_error", error=str(error))
+        finally:
+            shutil.rmtree(staging / student, ignore_errors=True)
         outcome = StudentResult(
             student, "graded", score, max_score, dict(intake.problems), list(intake.notes),
             [asdict(e) for e in result.events] if result else [], seconds=time.monotonic() - started,
-            fingerprint=submitted_print,
+            fingerprint=submitted_print, run=self.run_id, graded_by=process_name(),
         )
         try:
             self.write_record(assignment, outcome)
         except Exception as error:           # the grade is in the gradebook; only the record is missing
             outcome = StudentResult(student, "grader_error", score, max_score, outcome.problems, outcome.notes,
                                     outcome.events, error=f"graded, but the record could not be written: {error}")
-        self._finish(outcome, results, on_result)
+        return outcome
+
+    # -- the batch (in the parent) --------------------------------------------------------------
+
+    def grade(self, assignment: str, students: list[str] | None = None, force: bool = False,
+              on_result: Callable[[StudentResult], None] | None = None) -> list[StudentResult]:
+        """Grade the submissions of assignment (all, or the listed students); results in student order.
+        The caller checks names: every listed student must have a folder submitted/<student>/<assignment>."""
+        self.course.assignment(assignment)
+        everyone = students or self.course.students_submitted(assignment)
+        self.sandbox.check()
+        self.course.ensure_in_gradebook(assignment)
+        self.run_id = self.shared_run or uuid.uuid4().hex
+        results: dict[str, StudentResult] = {}
+        todo = []
+        for student in everyone:
+            if self.needs_grading(assignment, student, force):
+                todo.append(student)
+            elif (record := self.result_from_record(assignment, student, "skipped")) is not None:
+                self._finish(record, results, on_result)
+            else:                              # the record went away meanwhile
+                todo.append(student)
+        if self.shared_run:
+            queue = SharedQueue(self.course.db_url, self.shared_run, assignment, todo, self.workers)
+        else:
+            queue = LocalQueue(todo)
+        try:
+            with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch, \
+                    reserved_slots(self.workers) as slots, reusing_nbgrader():
+                self.matplotlib_cache = str(build_matplotlib_cache(Path(scratch) / "matplotlib"))
+                self._run_batch(assignment, queue, slots, Path(scratch), force, results, on_result)
+        finally:
+            queue.close()
+        for student in everyone:
+            if student not in results:   # taken by another process of the run
+                outcome = self.result_from_record(assignment, student, "elsewhere")
+                if outcome is None or outcome.run != self.run_id:
+                    outcome = StudentResult(student, "grader_error", error=(
+                        f"another grading process of run {self.run_id} took this submission and did not grade it; "
+                        "run the same command again"))
+                self._finish(outcome, results, on_result)
+        return [results[s] for s in everyone]
+
+    def _pool(self, size: int) -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(size, mp_context=multiprocessing.get_context("fork"),
+                                   initializer=_start_worker, initargs=(self,))
+
+    def _run_batch(self, assignment, queue, slots: list[int], scratch: Path, force: bool, results, on_result) -> None:
+        """Keep every worker busy: claim the next submission as soon as a worker is free. The parent
+        only claims, hands out and reports; the workers do the grading, saving included."""
+        free_slots = list(slots)
+        running: dict = {}
+        pool = self._pool(len(slots))
+        busy_since = time.perf_counter()
+        self.parent_seconds = 0.0
+
+        def start_next() -> None:
+            while free_slots and (student := queue.claim()) is not None:
+                slot = free_slots.pop()
+                future = pool.submit(_grade_in_worker, assignment, student, slot, str(scratch), force)
+                running[future] = (student, slot, pool)
+
+        try:
+            start_next()
+            while running or queue.others_unfinished() > 0:
+                self.parent_seconds += time.perf_counter() - busy_since
+                if running:
+                    done, _ = wait(running, timeout=SHARED_POLL_SECONDS, return_when=FIRST_COMPLETED)
+                else:                          # others hold the rest: wait for them to finish or die
+                    done = set()
+                    time.sleep(SHARED_POLL_SECONDS)
+                busy_since = time.perf_counter()
+                for future in done:
+                    student, slot, its_pool = running.pop(future)
+                    free_slots.append(slot)
+                    try:
+                        outcome = future.result()
+                    except BrokenProcessPool:
+                        if its_pool is pool:   # the first of its futures to fail: start a new pool
+                            pool.shutdown(cancel_futures=True)
+                            pool = self._pool(len(slots))
+                        outcome = StudentResult(student, "grader_error", error="a grading worker process died")
+                    except Exception as error:   # a bug in the engine itself
+                        outcome = StudentResult(student, "grader_error", error=f"{type(error).__name__}: {error}")
+                    queue.done(student, graded=outcome.status != "grader_error")
+                    self._finish(outcome, results, on_result)
+                start_next()
+            self.parent_seconds += time.perf_counter() - busy_since
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
 
     @staticmethod
     def _finish(outcome: StudentResult, results, on_result) -> None:

@@ -22,6 +22,8 @@ the network.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import shutil
 import subprocess
@@ -34,6 +36,12 @@ import mini_autograd
 
 FIRST_SLOT_UID = 61000
 """Worker slot k runs its kernels as user id FIRST_SLOT_UID + k (no /etc/passwd entry needed)."""
+
+SLOTS = 63
+"""Slots 0 to 62 are for `course grade`; slot 63 is nbgrader's own autograde (SandboxedExecute)."""
+
+SLOT_LOCKS = Path("/run/autodiff-grading-slots")
+"""One lock file per slot: several grading processes on one machine never share a slot's user id."""
 
 
 class SandboxUnavailable(RuntimeError):
@@ -214,3 +222,31 @@ def build_matplotlib_cache(folder: Path) -> Path:
     subprocess.run([sys.executable, "-c", "import matplotlib.font_manager"], capture_output=True,
                    env={**os.environ, "MPLCONFIGDIR": str(folder), "MPLBACKEND": "Agg"}, check=False)
     return folder
+
+
+@contextlib.contextmanager
+def reserved_slots(count: int, locks: Path = SLOT_LOCKS):
+    """``count`` slot numbers no other grading process on this machine holds, for the time of the
+    block. Each is an exclusive lock on a file, which the kernel releases when the process ends,
+    however it ends (kill -9 included)."""
+    locks.mkdir(mode=0o700, parents=True, exist_ok=True)
+    held: dict[int, int] = {}
+    try:
+        for slot in range(SLOTS):
+            if len(held) == count:
+                break
+            descriptor = os.open(locks / f"slot-{slot}.lock", os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
+            try:
+                fcntl.flock(descriptor, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(descriptor)
+                continue
+            held[slot] = descriptor
+        if len(held) < count:
+            raise SandboxUnavailable(
+                f"only {len(held)} of the {SLOTS} sandbox slots are free on this machine and {count} are needed: "
+                "other grading processes hold the rest; use fewer --workers")
+        yield sorted(held)
+    finally:
+        for descriptor in held.values():
+            os.close(descriptor)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import html
 import re
 
@@ -203,6 +204,17 @@ def clean_markdown(source: str, attachments: dict | None = None) -> str:
     tag, attribute by attribute and as text), so an honest cell stays editable markdown. Math
     commands that would make links or styles are checked first (clean_tex).
     """
+    if not attachments:   # most cells are the assignment's own text, the same in every submission
+        return _clean_plain_markdown(source)
+    return _clean_markdown(source, attachments)
+
+
+@functools.lru_cache(maxsize=4096)
+def _clean_plain_markdown(source: str) -> str:
+    return _clean_markdown(source, None)
+
+
+def _clean_markdown(source: str, attachments: dict | None) -> str:
     source = clean_tex(source)
     try:
         rendered = render_markdown(source, attachments)

@@ -133,34 +133,6 @@ def total_scores(root: Path, assignment: str, students) -> dict[str, float | Non
 # --- the two ways of grading ----------------------------------------------------------------
 
 
-class TimedEngine(GradingEngine):
-    """The grading engine, unchanged, also noting the parent's seconds per submission (staging:
-    intake + sanitize; saving: nbgrader's converter + the score query) and each worker's execute seconds."""
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.parent = defaultdict(lambda: defaultdict(float))   # student -> {"stage", "save"}
-        self.execute_seconds = {}
-
-    def _timed(self, phase, student, fn, *args):
-        start = time.perf_counter()
-        try:
-            return fn(*args)
-        finally:
-            self.parent[student][phase] += time.perf_counter() - start
-
-    def stage(self, assignment, student, staging):
-        return self._timed("stage", student, super().stage, assignment, student, staging)
-
-    def save(self, assignment, student, staging, result):
-        if result is not None:
-            self.execute_seconds[student] = result.seconds
-        return self._timed("save", student, super().save, assignment, student, staging, result)
-
-    def scores(self, assignment, student):
-        return self._timed("save", student, super().scores, assignment, student)
-
-
 def engine_startup() -> float:
     """Seconds a fresh process takes to import what `course grade` runs. (b)'s wall time includes
     nbgrader's start-up; (a) runs in this process, which has imported all that already."""
@@ -171,16 +143,16 @@ def engine_startup() -> float:
 
 def grade_with_engine(root: Path, assignment: str, workers: int) -> dict:
     """(a): the engine on the course at root. Returns wall seconds, the start-up a fresh process would
-    add, and the engine's own figures."""
+    add, and the engine's own figures: each submission's phases (in its worker) and the parent's work."""
     startup = engine_startup()
     start = time.perf_counter()
-    engine = TimedEngine(Course(root), workers=workers, sandbox=Sandbox())
+    engine = GradingEngine(Course(root), workers=workers, sandbox=Sandbox())
     results = engine.grade(assignment)
     wall = time.perf_counter() - start
     errors = {r.student: r.error for r in results if r.status != "graded"}
+    phases = {phase: [r.phases.get(phase, 0.0) for r in results] for phase in ("stage", "execute", "save")}
     return {"wall": wall, "startup": startup, "n": len(results), "errors": errors,
-            "student_seconds": [r.seconds for r in results], "execute": list(engine.execute_seconds.values()),
-            "stage": [p["stage"] for p in engine.parent.values()], "save": [p["save"] for p in engine.parent.values()]}
+            "student_seconds": [r.seconds for r in results], **phases, "parent": engine.parent_seconds}
 
 
 def nbgrader_command(root: Path, assignment: str) -> list[str]:
@@ -246,7 +218,7 @@ def loadavg() -> str:
 
 
 def engine_breakdown(rounds: list[dict], workers: int) -> None:
-    """Where the engine's time goes: workers executing notebooks against the parent's serial work."""
+    """Where the engine's time goes: each submission's phases in its worker, and the parent's own work."""
     flat = defaultdict(list)
     wall = sum(f["engine"]["wall"] for f in rounds)
     for f in rounds:
@@ -255,22 +227,24 @@ def engine_breakdown(rounds: list[dict], workers: int) -> None:
     if not flat["student_seconds"]:
         return
     mean = statistics.mean
-    per_student, execute = mean(flat["student_seconds"]), mean(flat["execute"] or [0.0])
-    stage, save = mean(flat["stage"]), mean(flat["save"])
-    parent_busy = sum(flat["stage"]) + sum(flat["save"])
+    per_student = mean(flat["student_seconds"])
+    stage, execute, save = (mean(flat[key]) for key in ("stage", "execute", "save"))
+    parent = sum(f["engine"]["parent"] for f in rounds)
+    n = len(flat["student_seconds"])
     print("\nwhere the engine's time goes (means per submission):")
     print(table(["", "seconds"], [
-        ["engine's own `seconds` (stage -> recorded)", f"{per_student:.2f}"],
-        ["  worker: execute in the sandbox", f"{execute:.2f}"],
-        ["  parent: stage (intake + sanitize)", f"{stage:.2f}"],
-        ["  parent: save (nbgrader converter + score)", f"{save:.2f}"],
-        ["  rest (waiting for the parent, records)", f"{per_student - execute - stage - save:.2f}"],
+        ["a submission in its worker (claimed -> recorded)", f"{per_student:.2f}"],
+        ["  stage: intake + sanitize", f"{stage:.2f}"],
+        ["  execute in the sandbox", f"{execute:.2f}"],
+        ["  save: nbgrader's converter, score, record", f"{save:.2f}"],
+        ["the parent's own work (claim, hand out, report)", f"{parent / n:.3f}"],
     ]))
     busy = sum(flat["student_seconds"]) / workers
-    print(f"sum of `seconds` / {workers} workers = {busy:.1f} s against {wall:.1f} s of wall time "
-          f"({100 * busy / wall:.0f}% of the slots busy with a submission); parent's serial work "
-          f"(stage + save) {parent_busy:.1f} s = {100 * parent_busy / wall:.0f}% of wall time; "
-          f"a worker slot sits idle {100 * (per_student - execute) / per_student:.0f}% of each submission's time")
+    print(f"sum of the submissions' seconds / {workers} workers = {busy:.1f} s against {wall:.1f} s of wall time "
+          f"({100 * busy / wall:.0f}% of the slots busy with a submission); the parent's own work "
+          f"{parent:.2f} s = {1000 * parent / n:.1f} ms per submission, so one parent keeps about "
+          f"{per_student / max(parent / n, 1e-9):.0f} workers busy")
+    return parent / n
 
 
 def summary(rounds: list[dict], n: int) -> dict[str, float]:

@@ -1,0 +1,73 @@
+"""What nbgrader builds anew for every notebook, built once per grading process instead.
+
+Grading one submission with nbgrader's own preprocessors and converter opens its `Gradebook`
+about ten times, and each opening creates a new SQLAlchemy engine: a new connection pool, a
+schema inspection and, worst, an empty statement cache, so every query is compiled again.
+nbgrader's metadata check calls `jsonschema.validate`, which checks nbgrader's own schema
+before every cell. Together that was half of the grader's work per submission (measured with
+`benchmarks/grade_throughput.py`). `reusing_nbgrader()` keeps nbgrader's code and behaviour and changes
+only those two things:
+
+- `nbgrader.api.create_engine` returns one engine per database URL and process (a forked
+  worker makes its own: pooled connections must not cross a fork), and `Gradebook.close`
+  leaves that shared engine's pool open;
+- nbgrader's metadata validator validates against a validator built once per schema.
+
+Both are plain caches: the same queries and the same validation run, in the same order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import types
+
+import jsonschema
+import nbgrader.api
+import nbgrader.nbgraderformat.common
+import sqlalchemy
+
+_engines: dict[tuple[int, str], sqlalchemy.engine.Engine] = {}
+_validators: dict[str, jsonschema.protocols.Validator] = {}
+
+
+def shared_engine(url, **options) -> sqlalchemy.engine.Engine:
+    """The engine for ``url`` in this process, created on first use with nbgrader's options."""
+    key = (os.getpid(), str(url))
+    if key not in _engines:
+        _engines[key] = sqlalchemy.create_engine(url, **options)
+    return _engines[key]
+
+
+def _close_keeping_engine(gradebook: nbgrader.api.Gradebook) -> None:
+    """Gradebook.close without disposing of the shared engine (other Gradebooks use its pool)."""
+    gradebook.db.remove()
+
+
+def validate(instance, schema) -> None:
+    """jsonschema.validate for nbgrader's own (trusted) schema, without re-checking the schema itself."""
+    key = json.dumps(schema, sort_keys=True)   # nbgrader reads its schema file anew for every notebook
+    if key not in _validators:
+        _validators[key] = jsonschema.validators.validator_for(schema)(schema)
+    error = jsonschema.exceptions.best_match(_validators[key].iter_errors(instance))
+    if error is not None:
+        raise error
+
+
+@contextlib.contextmanager
+def reusing_nbgrader():
+    """Within this block (a grading batch) nbgrader reuses its engines and its validator in this
+    process and in the workers forked from it; afterwards nbgrader is as it was and the engines
+    are closed, so no connection outlives the batch (a gradebook file replaced later is read anew)."""
+    originals = (nbgrader.api.create_engine, nbgrader.api.Gradebook.close, nbgrader.nbgraderformat.common.jsonschema)
+    nbgrader.api.create_engine = shared_engine
+    nbgrader.api.Gradebook.close = _close_keeping_engine
+    nbgrader.nbgraderformat.common.jsonschema = types.SimpleNamespace(
+        validate=validate, ValidationError=jsonschema.ValidationError)
+    try:
+        yield
+    finally:
+        nbgrader.api.create_engine, nbgrader.api.Gradebook.close, nbgrader.nbgraderformat.common.jsonschema = originals
+        for key in [key for key in _engines if key[0] == os.getpid()]:
+            _engines.pop(key).dispose()
