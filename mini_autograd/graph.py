@@ -378,16 +378,22 @@ class Operation:
                 f"this {type(self).__name__} node is already in a graph; every call needs a new "
                 f"instance: write {type(self).__name__}(...)(x) each time"
             )
-        pair = len(inputs) == 2 and type(inputs[0]) is Variable and type(inputs[1]) is Variable
-        if not pair and not all(isinstance(x, Variable) for x in inputs):
-            return self(*_lift(inputs))  # numbers and arrays become constants
+        if len(inputs) == 2 and type(inputs[0]) is Variable and type(inputs[1]) is Variable:
+            values = None  # (the common case, spelled out below: it is faster)
+        else:
+            values, needs_grad = [], False  # (a plain loop: it is faster than generators)
+            for x in inputs:
+                if not isinstance(x, Variable):
+                    return self(*_lift(inputs))  # numbers and arrays become constants
+                values.append(x.value)
+                if x.requires_grad:
+                    needs_grad = True
         try:
-            if pair:  # (the common case, spelled out: it is faster)
+            if values is None:
                 value = self.forward(inputs[0].value, inputs[1].value)
                 needs_grad = inputs[0].requires_grad or inputs[1].requires_grad
             else:
-                value = self.forward(*[x.value for x in inputs])
-                needs_grad = any(x.requires_grad for x in inputs)
+                value = self.forward(*values)
         except ValueError as error:
             shapes = ", ".join(str(np.shape(x.value)) for x in inputs)
             raise ValueError(f"{self.label()}: cannot apply to inputs of shapes {shapes}: {error}") from None
