@@ -280,6 +280,11 @@ class NotebookRun:
             if km.has_kernel:
                 process = getattr(km.provisioner, "process", None)
                 status = process.poll() if process is not None else None
+                if process is not None and status is None:
+                    # Killed and reaped here: jupyter_client would poll for its end every 0.1 s.
+                    # bubblewrap's --die-with-parent takes the kernel and all it started along.
+                    process.kill()
+                    process.wait(timeout=10)
                 await km.shutdown_kernel(now=True)
         except Exception:
             pass

@@ -6,12 +6,14 @@ Running it again after an interruption (Ctrl-C, a crash, kill -9) grades only wh
 
 from __future__ import annotations
 
+import re
 import warnings
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 
 from autograder.engine import GradingEngine, StudentResult
@@ -22,6 +24,12 @@ from .course_dir import Course, CourseError
 
 # nbgrader's gradebook code triggers SQLAlchemy warnings about its own session use; they are not ours to fix.
 warnings.filterwarnings("ignore", category=SAWarning)
+
+
+RUN_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+STATUS_WORDS = {"graded": "graded", "skipped": "graded before", "elsewhere": "graded by another process",
+                "grader_error": "NOT GRADED"}
 
 
 def explain(result: StudentResult) -> str:
@@ -56,9 +64,18 @@ def make_engine(course: Course, args) -> GradingEngine:
         sandbox.check()
     except SandboxUnavailable as error:
         raise CourseError(f"cannot sandbox the kernels: {error}") from None
+    run_id = getattr(args, "run_id", None)
+    if run_id is not None:
+        if not RUN_ID.fullmatch(run_id):
+            raise CourseError(f"--run-id {run_id!r}: use 1 to 64 letters, digits, '.', '_' or '-' "
+                              "(the same ID for every process of the run, e.g. the Kubernetes Job's name)")
+        if not course.db_url.startswith("postgresql"):
+            raise CourseError(f"--run-id: grading processes share a class through a PostgreSQL gradebook, and this "
+                              f"course's is {course.db_url.split(':')[0]}; give --db-url postgresql://... "
+                              "(or set AUTODIFF_DB_URL) for every process of the run")
     return GradingEngine(course, workers=args.workers, sandbox=sandbox,
                          cell_timeout=getattr(args, "cell_timeout", None),
-                         notebook_timeout=getattr(args, "notebook_timeout", None))
+                         notebook_timeout=getattr(args, "notebook_timeout", None), run_id=run_id)
 
 
 def grade_with_progress(engine: GradingEngine, assignment: str, students=None, force=False,
@@ -84,7 +101,10 @@ def grade_with_progress(engine: GradingEngine, assignment: str, students=None, f
         task = progress.add_task(f"grading {assignment}", total=len(everyone), last="")
 
         def on_result(result: StudentResult) -> None:
-            progress.update(task, advance=1, last=f"{result.student}: {result.status} {result.score:g}/{result.max_score:g}")
+            said = f"{result.student}: {STATUS_WORDS.get(result.status, result.status)} {result.score:g}/{result.max_score:g}"
+            progress.update(task, advance=1, last=said)
+            if not console.is_terminal:   # a log (a Kubernetes pod's, CI's): one line per submission
+                console.print(said, highlight=False)
 
         return engine.grade(assignment, students=students, force=force, on_result=on_result)
 
@@ -100,9 +120,11 @@ def run(args) -> int:
     console.print(results_table(assignment, results))
     graded = sum(r.status == "graded" for r in results)
     skipped = sum(r.status == "skipped" for r in results)
+    elsewhere = sum(r.status == "elsewhere" for r in results)
     failed = [r.student for r in results if r.status == "grader_error"]
-    console.print(f"graded {graded}, already graded before {skipped}, not graded {len(failed)}; "
-                  f"gradebook: {course.db_url}; notebooks: {course.path('autograded')}")
+    shared = f"by the other processes of run {args.run_id} {elsewhere}, " if getattr(args, "run_id", None) else ""
+    console.print(f"graded {graded}, {shared}already graded before {skipped}, not graded {len(failed)}; "
+                  f"gradebook: {make_url(course.db_url).render_as_string(hide_password=True)}; notebooks: {course.path('autograded')}")
     if failed:
         console.print(f"[red]not graded because of a problem on the grader's side: {', '.join(failed)}. "
                       "Fix it and run the same command again; graded submissions are kept.")
