@@ -10,7 +10,9 @@
 1. Pieces of the MLP step, each against the same piece written in numpy, interleaved:
    softmax cross-entropy, layer-1 bias + ReLU, a big matmul.
 2. The per-operation chain of op_overhead.py split up: the forward pass against bare numpy,
-   the backward pass against its topological sort alone.
+   the backward pass against compute_gradients alone, and the depth-first topological_order
+   for comparison (the backward pass does not call it: it takes the Operations from a heap,
+   latest-made first).
 3. Work done for inputs that need no gradient: Multiply.backward on ``y * 1.0001`` computes
    the gradient of the constant too, then compute_gradients throws it away.
 """
@@ -205,7 +207,7 @@ def chain_pieces(rounds, n=1000):
         "forward: the same additions on np.float64": forward_numpy,
         "backward: y.backward()": timed(lambda y: y.backward()),
         "backward: compute_gradients(y) only": timed(compute_gradients),
-        "backward: topological_order(y) only": timed(topological_order),
+        "(topological_order(y) alone; backward does not use it)": timed(topological_order),
     }
     s = interleaved(contenders, rounds=rounds, warmup=3)
     rows = [[name, f"{1e6 * median(v) / n:.2f}"] for name, v in s.items()]
