@@ -34,6 +34,10 @@ TABLE = "autodiff_grading_queue"
 # about a minute, instead of TCP's two hours: its claims are then released.
 KEEPALIVES = {"keepalives": 1, "keepalives_idle": 30, "keepalives_interval": 10, "keepalives_count": 3}
 
+# No statement of the queue should wait for a lock (claims skip locked rows); if one ever does,
+# it fails after a minute with PostgreSQL's message rather than hanging the grader.
+LOCK_TIMEOUT = {"options": "-c lock_timeout=60000"}
+
 
 def process_name() -> str:
     """Who graded a submission, as stored in its record: host and process id."""
@@ -69,7 +73,7 @@ class SharedQueue:
                              f"{url.get_backend_name()} ({url.render_as_string(hide_password=True)}). "
                              "Give --db-url postgresql://... or leave out --run-id")
         self.run_id, self.assignment = run_id, assignment
-        self.engine = sqlalchemy.create_engine(url, pool_size=size + 1, max_overflow=0, connect_args=KEEPALIVES)
+        self.engine = sqlalchemy.create_engine(url, pool_size=size + 1, max_overflow=0, connect_args={**KEEPALIVES, **LOCK_TIMEOUT})
         self.claims: dict[str, sqlalchemy.engine.Connection] = {}
         with self.engine.begin() as connection:
             # Several processes start at once: one at a time creates the table.
