@@ -22,6 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from autograder.sandbox import SLOT_LOCKS
 from course.hub import k8s_exchange
 from course.hub.config import EXTENSIONS, HubSettings
 
@@ -167,6 +168,135 @@ def test_each_pod_mounts_only_its_own_inbound_and_feedback(values):
     assert mounts[f"{course}/feedback"]["readOnly"] and mounts[f"{course}/outbound"]["readOnly"]
     assert all("{username}" in m["subPath"] for path, m in mounts.items() if not m.get("readOnly")), \
         "a writable mount shared by all students"
+
+
+
+# -- grading a class with several pods (grade-parallel-job.yaml) --------------------------------
+
+JOB_NAME_LABEL = "metadata.labels['batch.kubernetes.io/job-name']"
+
+
+def k8s_document(file: str, kind: str):
+    [document] = [d for d in yaml.safe_load_all((DEPLOY / "k8s" / file).read_text()) if d and d["kind"] == kind]
+    return document
+
+
+@pytest.fixture(scope="module")
+def parallel_job():
+    return k8s_document("grade-parallel-job.yaml", "Job")
+
+
+@pytest.fixture(scope="module")
+def grade_job():
+    return k8s_document("grade-job.yaml", "Job")
+
+
+def run_id_variables(container) -> list[str]:
+    """The variables `course grade ... --run-id $VAR` takes its run id from, one per `course grade`."""
+    script = " ".join(container.get("command", []) + container.get("args", []))
+    grades = re.findall(r"course grade\b([^;&|\n]*)", script)
+    assert grades, f"{container['name']} does not run `course grade`: {script}"
+    found = []
+    for options in grades:
+        match = re.search(r"""--run-id[= ]+["']?\$\{?(\w+)\}?["']?(?:\s|$)""", options)
+        assert match, f"`course grade{options}` has no --run-id $VARIABLE"
+        found.append(match.group(1))
+    return found
+
+
+def test_the_parallel_job_is_indexed_with_several_pods(parallel_job):
+    spec = parallel_job["spec"]
+    assert spec["completionMode"] == "Indexed"
+    assert spec["parallelism"] == spec["completions"] > 1
+    assert spec["template"]["spec"]["restartPolicy"] == "Never"
+    # retried per index, a bounded number of times; a course error (exit 2) fails the Job at once
+    assert 0 < spec["backoffLimitPerIndex"] <= 3
+    rules = spec["podFailurePolicy"]["rules"]
+    assert any(r["action"] == "FailJob" and r["onExitCodes"]["values"] == [2] for r in rules if "onExitCodes" in r)
+    assert "name" not in parallel_job["metadata"] and parallel_job["metadata"]["generateName"], \
+        "a fixed name would make every Job the same run"
+
+
+def test_each_pod_grades_in_the_run_named_after_its_job(parallel_job):
+    containers = parallel_job["spec"]["template"]["spec"]["containers"]
+    assert containers
+    for container in containers:
+        env = {variable["name"]: variable for variable in container["env"]}
+        for name in run_id_variables(container):
+            assert "value" not in env[name], f"{name} is fixed: every Job would share one run"
+            assert env[name]["valueFrom"]["fieldRef"]["fieldPath"] == JOB_NAME_LABEL
+
+
+def test_the_run_id_check_fails_on_a_grade_without_one(parallel_job):
+    container = copy.deepcopy(parallel_job["spec"]["template"]["spec"]["containers"][0])
+    container["command"] = ["sh", "-c", 'course grade "$ASSIGNMENT" --run-id "$RUN_ID"; course grade "$ASSIGNMENT"']
+    with pytest.raises(AssertionError, match="no --run-id"):
+        run_id_variables(container)
+    container["command"] = ["sh", "-c", "course collect A"]
+    with pytest.raises(AssertionError, match="does not run `course grade`"):
+        run_id_variables(container)
+    assert run_id_variables({"name": "x", "command": ["course", "grade", "A", "--run-id", "${RUN}"]}) == ["RUN"]
+
+
+def test_the_parallel_job_uses_the_gradebook_and_the_course_volume_of_the_one_pod_job(parallel_job, grade_job):
+    single = grade_job["spec"]["template"]["spec"]
+    parallel = parallel_job["spec"]["template"]["spec"]
+
+    def db_url(container):
+        [variable] = [v for v in container["env"] if v["name"] == "AUTODIFF_DB_URL"]
+        return variable["valueFrom"]["secretKeyRef"]
+
+    secret = db_url(single["containers"][0])
+    assert secret == {"name": "autodiff-gradebook", "key": "AUTODIFF_DB_URL"}
+    assert k8s_document("postgres.yaml", "Secret")["metadata"]["name"] == secret["name"]
+    assert "AUTODIFF_DB_URL" in k8s_document("postgres.yaml", "Secret")["stringData"]
+    assert all(db_url(container) == secret for container in parallel["containers"])
+
+    def claims(pod):
+        return {v["name"]: v["persistentVolumeClaim"]["claimName"] for v in pod["volumes"] if "persistentVolumeClaim" in v}
+
+    def mounts(container, pod):
+        return {m["mountPath"]: claims(pod).get(m["name"]) for m in container["volumeMounts"]}
+
+    for container in parallel["containers"]:
+        assert mounts(single["containers"][0], single).items() <= mounts(container, parallel).items()
+        assert mounts(container, parallel)["/srv/course"] == "autodiff-course"
+    volumes = {d["metadata"]["name"]: d for d in yaml.safe_load_all((DEPLOY / "k8s" / "volumes.yaml").read_text())}
+    assert volumes["autodiff-course"]["spec"]["accessModes"] == ["ReadWriteMany"], \
+        "grading pods on several nodes mount the course volume"
+    # the gradebook lets the grading pods in
+    policy = k8s_document("postgres.yaml", "NetworkPolicy")
+    allowed = [peer["podSelector"]["matchLabels"] for rule in policy["spec"]["ingress"] for peer in rule["from"]]
+    labels = parallel_job["spec"]["template"]["metadata"]["labels"]
+    assert any(selector.items() <= labels.items() for selector in allowed)
+
+
+def test_the_parallel_job_has_the_sandboxs_security_context(parallel_job, grade_job):
+    [single] = grade_job["spec"]["template"]["spec"]["containers"]
+    context = single["securityContext"]
+    assert context["runAsUser"] == 0 and "SYS_ADMIN" in context["capabilities"]["add"]
+    assert context["seccompProfile"] == {"type": "Unconfined"}
+    for container in parallel_job["spec"]["template"]["spec"]["containers"]:
+        ours = container["securityContext"]
+        # the same, plus AppArmor unconfined (the runtime's default profile forbids bubblewrap's mounts)
+        assert {k: v for k, v in ours.items() if k != "appArmorProfile"} == \
+            {k: v for k, v in context.items() if k != "appArmorProfile"}
+        assert ours["appArmorProfile"] == context.get("appArmorProfile", {"type": "Unconfined"})
+        assert container["resources"]["limits"]["cpu"] and container["resources"]["limits"]["memory"]
+
+
+def test_the_parallel_pods_prefer_different_nodes_and_lock_slots_per_node(parallel_job):
+    pod = parallel_job["spec"]["template"]["spec"]
+    labels = parallel_job["spec"]["template"]["metadata"]["labels"]
+    spread = [c for c in pod.get("topologySpreadConstraints", []) if c["topologyKey"] == "kubernetes.io/hostname"]
+    anti = pod.get("affinity", {}).get("podAntiAffinity", {}).get("preferredDuringSchedulingIgnoredDuringExecution", [])
+    assert any(c["labelSelector"]["matchLabels"].items() <= labels.items() for c in spread) or \
+        any(t["podAffinityTerm"]["topologyKey"] == "kubernetes.io/hostname" for t in anti)
+    # a pod's /run is its own: the node's, so that two pods on one node never share a slot's user id
+    slots = [v for v in pod["volumes"] if v.get("hostPath", {}).get("path") == str(SLOT_LOCKS)]
+    assert slots
+    for container in pod["containers"]:
+        assert {"name": slots[0]["name"], "mountPath": str(SLOT_LOCKS)} in container["volumeMounts"]
 
 
 # -- the per-student exchange bridge (real files) ------------------------------------------------
