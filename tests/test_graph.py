@@ -538,3 +538,26 @@ def test_0d_gradients_accumulate_on_reuse_including_0d_arrays():
     c.requires_grad = True
     z = c * 1.0 + c * 2.0 + c * 3.0
     assert ag.compute_gradients(z)[c] == 6.0
+
+
+def test_operators_record_the_same_nodes_as_calling_the_operations():
+    x, y = ag.Variable(np.array([1.0, 2.0])), ag.Variable(np.array([3.0, 5.0]))
+    for made, kind, inputs in [(x + y, "Add", (x, y)), (x - y, "Subtract", (x, y)), (x * y, "Multiply", (x, y)),
+                               (x / y, "Divide", (x, y)), (x ** y, "Power", (x, y))]:
+        assert type(made.producer).__name__ == kind and made.producer.inputs == inputs
+        assert made.producer.output is made and made.requires_grad
+    first, second = x + y, x * 2.0
+    assert second.producer._sequence > first.producer._sequence  # creation numbers grow
+    c = ag.constant(np.ones(2))
+    assert (c + c).producer is None and not (c + c).requires_grad  # nothing to differentiate: no node
+    with ag.no_grad():
+        assert (x + y).producer is None
+    with pytest.raises(ValueError, match=r"Add: cannot apply to inputs of shapes \(2,\), \(3,\)"):
+        x + ag.Variable(np.ones(3))
+
+
+def test_detect_anomaly_names_the_line_of_an_operator():
+    x, zero = ag.Variable([1.0]), ag.Variable([0.0])
+    with ag.detect_anomaly(), np.errstate(divide="ignore"):
+        with pytest.raises(FloatingPointError, match=r"(?s)Divide.*inf.*forward.*test_graph.py.*x / zero"):
+            x / zero
