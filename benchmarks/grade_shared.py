@@ -47,7 +47,7 @@ from sqlalchemy.exc import SAWarning  # noqa: E402
 
 from course.course_dir import Course  # noqa: E402
 from course.nbgrader_course import TempCourse  # noqa: E402
-from grade_throughput import build_class, composition  # noqa: E402
+from grade_throughput import build_class, composition, make_template  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 
 warnings.filterwarnings("ignore", category=SAWarning)
@@ -116,7 +116,7 @@ def main(argv=None) -> None:
     rows, reference, base_rate = [], None, None
     try:
         with PostgresServer() as server:
-            students = build_class(args.assignment, args.students, workdir)
+            students = build_class(args.assignment, args.students, make_template(workdir / "template", args.assignment))
             names = sorted(students)
             print(f"class: N = {args.students} submissions of {args.assignment}: {composition(students)}")
             print(f"PostgreSQL {server.bindir.parent.name} on 127.0.0.1:{server.port}\n", flush=True)
