@@ -111,6 +111,14 @@ class ReplaySandboxRun(Preprocessor):
         return done, resources
 
 
+def default_workers() -> int:
+    """Kernels at once when nobody says: one more than the cores this process may use. A worker
+    spends about a fifth of each notebook waiting for its kernel (starting it, message round
+    trips), so with one per core the cores sit idle that long; `benchmarks/grade_throughput.py
+    --workers N` compares."""
+    return len(os.sched_getaffinity(0)) + 1
+
+
 def _die_with_parent() -> None:
     """The kernel sends SIGKILL to this worker when the grader dies (even by kill -9), and
     bubblewrap's --die-with-parent takes the sandboxed kernels down with it."""
@@ -134,13 +142,13 @@ def _grade_in_worker(assignment: str, student: str, slot: int, scratch: str, for
 
 
 class GradingEngine:
-    """Grades the submissions of one course. ``workers`` kernels run at once."""
+    """Grades the submissions of one course. ``workers`` kernels run at once (default_workers())."""
 
     def __init__(self, course, workers: int | None = None, sandbox: Sandbox | None = None,
                  cell_timeout: float | None = None, notebook_timeout: float | None = None,
                  output_limit: int = 200_000, run_id: str | None = None):
         self.course = course
-        self.workers = max(1, workers or os.cpu_count() or 1)
+        self.workers = max(1, workers or default_workers())
         self.sandbox = sandbox or Sandbox()
         configured = course.config.Execute.get("timeout", None)
         self.cell_timeout = float(cell_timeout or configured or 60)

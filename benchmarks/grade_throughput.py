@@ -52,7 +52,7 @@ import nbformat  # noqa: E402
 from nbgrader.api import MissingEntry  # noqa: E402
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
-from autograder.engine import GradingEngine  # noqa: E402
+from autograder.engine import GradingEngine, default_workers  # noqa: E402
 from autograder.sandbox import Sandbox  # noqa: E402
 from course import banks  # noqa: E402
 from course.course_dir import Course  # noqa: E402
@@ -280,7 +280,8 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--students", type=int, default=100, help="class size N (default 100)")
     parser.add_argument("--assignment", default="01_derivatives", help="assignment to grade (default 01_derivatives)")
-    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="engine workers (default: CPU count)")
+    parser.add_argument("--workers", type=int, default=default_workers(),
+                        help=f"engine workers (default: what course grade uses, the cores + 1 = {default_workers()})")
     parser.add_argument("--rounds", type=int, default=None,
                         help="slices of the class, graded both ways in alternating order (default: N // 10, 1 to 4)")
     parser.add_argument("--keep", metavar="DIR", help="build the courses in DIR (must not exist) and keep them")

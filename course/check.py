@@ -50,7 +50,7 @@ def expectation(kind: str, entry: dict | None, lost: list[str], score: float, ma
     return f"0 on {', '.join(sorted(entry['breaks']))}", set(entry["breaks"]) <= set(lost)
 
 
-def check_assignment(course_root: Path, assignment: str, workers: int, folder: Path,
+def check_assignment(course_root: Path, assignment: str, workers: int | None, folder: Path,
                      console: Console | None = None) -> list[Verdict]:
     """Grade the bank of assignment in a temporary course in ``folder``; one Verdict per submission."""
     temporary = TempCourse(folder, [assignment], course_root=course_root)

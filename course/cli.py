@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("grade", help="autograde every submission in sandboxes, in parallel; resumes after an interruption")
     p.add_argument("assignment", metavar="ASSIGNMENT")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1, help="submissions graded at once (default: number of cores)")
+    p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: the cores + 1)")
     p.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again submissions already graded")
     p.add_argument("--cell-timeout", type=float, default=None, metavar="S", help="seconds a cell may run (default: Execute.timeout from the config, else 60)")
@@ -99,12 +99,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("check", help="test the tests: solutions, release, mutants and correct variants")
     p.add_argument("assignment", metavar="ASSIGNMENT")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: the cores + 1)")
     _course_option(p)
 
     p = sub.add_parser("demo", help="a whole class graded end to end in a temporary course (offline)")
     p.add_argument("--keep", metavar="DIR", default=None, help="build the demo course in DIR and keep it (default: a temporary folder, kept and printed)")
-    p.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: the cores + 1)")
     p.add_argument("--assignments", nargs="*", metavar="ASSIGNMENT", default=None, help="default: all")
 
     p = sub.add_parser("lab", help="JupyterLab on localhost with the course and nbgrader's extensions")

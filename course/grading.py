@@ -112,7 +112,7 @@ def grade_with_progress(engine: GradingEngine, assignment: str, students=None, f
 def run(args) -> int:
     course = Course(args.course, db_url=args.db_url)
     assignment = course.assignment(args.assignment)
-    if args.workers < 1:
+    if args.workers is not None and args.workers < 1:
         raise CourseError(f"--workers must be at least 1 (got {args.workers})")
     engine = make_engine(course, args)
     console = Console()
