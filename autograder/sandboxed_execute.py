@@ -46,7 +46,7 @@ class SandboxedExecute(Execute):
 
     slot = Integer(
         63, help="The sandbox slot (its kernels run as user id 61000 + slot). Keep it apart from the slots "
-                 "of `course grade`'s workers (0 to workers - 1) so that their process limits do not mix."
+                 "`course grade`'s workers take (0 to 62, locked per machine) so that their process limits do not mix."
     ).tag(config=True)
 
     def preprocess(self, nb, resources):
