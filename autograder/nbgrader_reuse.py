@@ -10,10 +10,10 @@ only those two things:
 
 - `nbgrader.api.create_engine` returns one engine per database URL and process (a forked
   worker makes its own: pooled connections must not cross a fork), and `Gradebook.close`
-  leaves that shared engine's pool open;
+  leaves that shared engine's pool open; a SQLite writer waits up to 30 s for another's commit;
 - nbgrader's metadata validator validates against a validator built once per schema.
 
-Both are plain caches: the same queries and the same validation run, in the same order.
+The caches change nothing else: the same queries and the same validation run, in the same order.
 """
 
 from __future__ import annotations
@@ -32,10 +32,17 @@ _engines: dict[tuple[int, str], sqlalchemy.engine.Engine] = {}
 _validators: dict[str, jsonschema.protocols.Validator] = {}
 
 
+# Workers write a SQLite gradebook side by side, each its own student's rows; SQLite lets one
+# writer commit at a time and makes the others wait, here up to 30 s instead of pysqlite's 5.
+SQLITE_WAIT = {"timeout": 30}
+
+
 def shared_engine(url, **options) -> sqlalchemy.engine.Engine:
     """The engine for ``url`` in this process, created on first use with nbgrader's options."""
     key = (os.getpid(), str(url))
     if key not in _engines:
+        if sqlalchemy.engine.make_url(url).get_backend_name() == "sqlite":
+            options = {**options, "connect_args": SQLITE_WAIT}
         _engines[key] = sqlalchemy.create_engine(url, **options)
     return _engines[key]
 
