@@ -74,6 +74,28 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     reached (leaves and intermediates), without touching any ``.grad``.
 
     ``grad`` is the vector of the vector-Jacobian product; it defaults to 1 for a scalar output.
+    """
+    return _reverse_pass(output, grad, store=False)
+
+
+def backward(output: Variable, grad=None) -> None:
+    """Add d output / d v to ``v.grad`` for every Variable v that ``output`` depends on.
+
+    The pass of compute_gradients, which adds an intermediate's gradient to its ``.grad`` as
+    soon as that is complete (when its producer is taken from the queue) and then forgets it,
+    so that the pass holds only the gradients still being summed; leaves get theirs at the end.
+    """
+    _reverse_pass(output, grad, store=True)
+
+
+def _add_to_grad(variable: Variable, gradient) -> None:
+    if variable.producer is None and (type(gradient) is not _ndarray or not gradient.flags.writeable):
+        gradient = np.array(gradient)  # a leaf's .grad is always a writeable ndarray
+    variable.grad = gradient if variable.grad is None else variable.grad + gradient
+
+
+def _reverse_pass(output: Variable, grad, store: bool) -> dict[Variable, np.ndarray]:
+    """The backward pass of compute_gradients and (``store``) of backward.
 
     The Operations are visited latest-made first, as PyTorch's engine does: every Operation is
     made after the ones that produce its inputs, so when an Operation is taken from the queue,
@@ -84,7 +106,10 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     """
     grads: dict[Variable, np.ndarray] = {output: _seed_gradient(output, grad)}
     if output.producer is None:
+        if store and output.requires_grad:
+            _add_to_grad(output, grads[output])
         return grads
+    leaves = []  # the leaves reached, in order
     queue = [(-output.producer._sequence, output)]  # (minus the creation number, the output Variable)
     summed = set()  # Variables whose gradient is a sum this pass made: an array nobody else holds
     check = _mode.detect_anomaly
@@ -96,8 +121,13 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     try:
         while queue:
             operation = (made := pop(queue)[1]).producer
+            if store:  # its gradient is complete (every Operation that uses it has run)
+                grad_output = grads.pop(made)
+                made.grad = grad_output if made.grad is None else made.grad + grad_output
+            else:
+                grad_output = grads[made]
             inputs = operation.inputs
-            input_grads = operation.backward(grads[made])
+            input_grads = operation.backward(grad_output)
             if type(input_grads) is not tuple or len(input_grads) != len(inputs):
                 input_grads = _as_tuple(operation, input_grads)
             if check:
@@ -121,6 +151,8 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
                     producer = variable.producer
                     if producer is not None:  # its first gradient: queue the node that made it
                         push(queue, (-producer._sequence, variable))
+                    else:
+                        leaves.append(variable)
                 elif kind is not _ndarray:  # a numpy scalar (0-d), which is immutable
                     grads[variable] = previous + input_grad
                 elif variable in summed:
@@ -132,6 +164,9 @@ def compute_gradients(output: Variable, grad=None) -> dict[Variable, np.ndarray]
     finally:
         if collecting:
             gc.enable()
+    if store:
+        for leaf in leaves:
+            _add_to_grad(leaf, grads[leaf])
     return grads
 
 
@@ -146,16 +181,6 @@ def _conform(operation: Operation, variable: Variable, input_grad):
     if input_grad.dtype != value.dtype:
         input_grad = input_grad.astype(value.dtype)
     return input_grad
-
-
-def backward(output: Variable, grad=None) -> None:
-    """Add d output / d v to ``v.grad`` for every Variable v that ``output`` depends on."""
-    for variable, gradient in compute_gradients(output, grad).items():
-        if not variable.requires_grad:
-            continue
-        if variable.producer is None and (type(gradient) is not np.ndarray or not gradient.flags.writeable):
-            gradient = np.array(gradient)  # a leaf's .grad is always a writeable ndarray
-        variable.grad = gradient if variable.grad is None else variable.grad + gradient
 
 
 def _as_tuple(operation: Operation, input_grads) -> tuple:
