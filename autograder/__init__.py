@@ -10,15 +10,16 @@ import mini_autograd  # noqa: F401 - imported before the snapshot, so that it is
 
 from . import integrity
 from .checks import (
-    check_backpropagation, check_between, check_function, check_operation, check_topological_order, check_values,
-    check_vjp, example_graphs,
+    check_backpropagation, check_between, check_function, check_operation, check_topological_order, check_unchanged,
+    check_values, check_vjp, example_graphs, reference_functions,
 )
 from .feedback import CheckFailed
 from .integrity import TamperingDetected
 
 __all__ = [
     "check_backpropagation", "check_between", "check_function", "check_operation", "check_topological_order",
-    "check_values", "check_vjp", "example_graphs", "CheckFailed", "TamperingDetected",
+    "check_unchanged", "check_values", "check_vjp", "example_graphs", "reference_functions", "CheckFailed",
+    "TamperingDetected",
 ]
 
 # Last, once everything the checks use is imported: take the snapshot.

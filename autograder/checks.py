@@ -102,10 +102,53 @@ def check_between(value, low: float, high: float, exercise: str, hint: str = "")
         _fail(exercise, f"{number:g} is not between {low:g} and {high:g}." + (f" {hint}" if hint else ""))
 
 
+def check_unchanged(array, original, exercise: str, what: str = "the input"):
+    """``array`` (the caller's own array, after student code ran on it) must equal ``original``
+    (a copy saved before) exactly: a change in place, even one step size small, is reported."""
+    safe.verify(exercise)
+    got = _as_array(exercise, what, array)
+    original = as_float64(original)
+    _check_same_shape(exercise, what, got, original.shape)
+    if not safe.np_array_equal(got, original):
+        mismatch = worst_mismatch(got, original, 0.0, 0.0)
+        _fail(exercise, mismatch_message(f"{what} (it must not change)", mismatch,
+                                         "the function changed its input in place (x += ..., x[i] = ...) and did not "
+                                         "put it back exactly; compute on a copy, x + step, instead"))
+
+
+class reference_functions:
+    """``with reference_functions(globals(), forward_pass=reference):`` binds the notebook's
+    names to reference versions while the block runs and restores them after, so that an
+    exercise that calls the student's answer to an earlier exercise is judged on its own."""
+
+    _MISSING = object()
+
+    def __init__(self, namespace: dict, **references):
+        self.namespace, self.references, self.saved = namespace, references, {}
+
+    def __enter__(self):
+        for name, reference in self.references.items():
+            self.saved[name] = self.namespace.get(name, self._MISSING)
+            self.namespace[name] = reference
+        return self
+
+    def __exit__(self, *exc):
+        for name, previous in self.saved.items():
+            if previous is self._MISSING:
+                self.namespace.pop(name, None)
+            else:
+                self.namespace[name] = previous
+        return False
+
+
 def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *, domain=(-2.0, 2.0),
-                   seeds=(0, 1), atol: float = 1e-6, rtol: float = 1e-5, avoid_zero: float = 0.0):
+                   seeds=(0, 1), atol: float = 1e-6, rtol: float = 1e-5, avoid_zero: float = 0.0,
+                   known_mistakes=()):
     """student_fn(*arrays) must equal reference_fn(*arrays) on random inputs of the given shapes,
-    without changing its inputs."""
+    without changing its inputs.
+
+    known_mistakes: (description, wrong_fn) pairs; when a wrong answer equals wrong_fn(*arrays),
+    the feedback names that description as the likely cause."""
     safe.verify(exercise)
     for shapes in input_shapes_list:
         for seed in seeds:
@@ -118,8 +161,21 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
             _check_same_shape(exercise, what, got, expected.shape)
             mismatch = worst_mismatch(got, expected, atol, rtol)
             if mismatch is not None:
-                _fail(exercise, mismatch_message(what, mismatch, likely_cause(got, expected)))
+                cause = _known_result(known_mistakes, copies, got) or likely_cause(got, expected)
+                _fail(exercise, mismatch_message(what, mismatch, cause))
     safe.verify(exercise)  # again: the student code that just ran may have tampered
+
+
+def _known_result(known_mistakes, inputs, got):
+    """The description of the first known wrong function that reproduces the student's answer."""
+    for description, wrong in known_mistakes or ():
+        try:
+            candidate = as_float64(wrong(*[safe.np_copy(x) for x in inputs]))
+        except Exception:  # noqa: BLE001 - a wrong formula may not even fit these shapes
+            continue
+        if candidate.shape == safe.np_asarray(got).shape and safe.np_allclose(candidate, got, rtol=1e-6, atol=1e-9):
+            return description
+    return None
 
 
 def _check_not_mutated(exercise, inputs, copies, who):
@@ -208,10 +264,16 @@ def _call_vjp(exercise, label, student_vjp, inputs, grad_output, count):
 
 
 def check_operation(op_class, input_shapes_list, exercise: str, *, reference=None, domain=(-2.0, 2.0),
-                    seeds=(0, 1), avoid_zero: float = 0.0, check_float32: bool = True, known_mistakes=()):
+                    seeds=(0, 1), avoid_zero: float = 0.0, check_float32: bool = True, known_mistakes=(),
+                    check_forward: bool = True, check_backward: bool = True):
     """An Operation subclass: its forward must match ``reference`` (an Operation class or a
     numpy function), its backward must be the vector-Jacobian product of the true function,
-    shaped like the inputs; it must not change its inputs and must keep float32 as float32."""
+    shaped like the inputs; neither may change the arrays it is given (the inputs' values, what
+    forward stored, grad_output) and forward must keep float32 as float32.
+
+    check_forward=False judges the backward pass alone (when forward has its own test cell):
+    forward then only has to run, not to give the right values or dtype; check_backward=False
+    judges the forward pass alone."""
     safe.verify(exercise)
     if not (safe.builtin_isinstance(op_class, type) and issubclass(op_class, _Operation)):
         _fail(exercise, f"expected a subclass of ag.Operation, got {op_class!r}.")
@@ -230,10 +292,12 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
     for shapes in input_shapes_list:
         for seed in seeds:
             inputs = _random_inputs(shapes, seed, domain, avoid_zero)
-            copies = [safe.np_copy(x) for x in inputs]
-            out = call_student(exercise, f"{name}.forward", op_class(), *[_Variable(x) for x in inputs])
-            _check_not_mutated(exercise, inputs, copies, f"{name}.forward")
-            if reference is not None:
+            variables = [_Variable(x) for x in inputs]
+            out = call_student(exercise, f"{name}.forward", op_class(), *variables)
+            # the arrays forward was given are the Variables' own values (not `inputs`)
+            if check_forward:
+                _check_not_mutated(exercise, [v.value for v in variables], inputs, f"{name}.forward")
+            if reference is not None and check_forward:
                 expected = as_float64(reference_forward(*[safe.np_copy(x) for x in inputs]))
                 what = f"{name}.forward for inputs of shapes {describe_shape(shapes)}"
                 _check_same_shape(exercise, what, out.value, expected.shape)
@@ -246,13 +310,25 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
     def student_vjp(*arguments):
         *arrays, grad_output = arguments
         node = op_class()
-        node(*[_Variable(x) for x in arrays])
-        return node.backward(grad_output)
+        variables = [_Variable(x) for x in arrays]
+        node(*variables)
+        if check_forward:
+            _check_not_mutated(exercise, [v.value for v in variables], arrays, f"{name}.forward")
+        after_forward = [safe.np_copy(v.value) for v in variables]
+        grad_copy = safe.np_copy(grad_output)
+        grads = node.backward(grad_output)
+        _check_not_mutated(exercise, [v.value for v in variables], after_forward,
+                           f"{name}.backward (through what forward stored)")
+        if not safe.np_array_equal(grad_output, grad_copy):
+            _fail(exercise, f"{name}.backward changed grad_output in place; the engine may pass the same array "
+                            f"to other operations, so compute new arrays instead (grad * mask, not grad[...] = 0).")
+        return grads
 
-    check_vjp(student_vjp, forward, input_shapes_list, exercise, domain=domain, seeds=seeds,
-              avoid_zero=avoid_zero, label=f"{name}.backward", known_mistakes=known_mistakes)
+    if check_backward:
+        check_vjp(student_vjp, forward, input_shapes_list, exercise, domain=domain, seeds=seeds,
+                  avoid_zero=avoid_zero, label=f"{name}.backward", known_mistakes=known_mistakes)
 
-    if check_float32:
+    if check_float32 and check_forward:
         inputs = [x.astype(safe.np_float32) for x in _random_inputs(input_shapes_list[0], 7, domain, avoid_zero)]
         out = op_class()(*[_Variable(x) for x in inputs])
         if out.value.dtype != safe.np_float32:

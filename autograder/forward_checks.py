@@ -641,6 +641,10 @@ def check_jvp(op_class, input_shapes_list, exercise: str, *, reference=None, dom
                         alone = [t if j == k else safe.np_zeros(t.shape) for j, t in enumerate(tangents)]
                         hints.append((f"only input {k}'s contribution: the output's tangent is the sum of the "
                                       f"contributions of all inputs (product rule)", _contract(jacobians, alone, out_shape)))
+                    if len(inputs) == 2 and tangents[0].shape == tangents[1].shape:
+                        hints.append(("the tangents were multiplied together: the output's tangent is a sum of "
+                                      "terms, each a local derivative times one input's tangent",
+                                      tangents[0] * tangents[1]))
                     for k in range(len(inputs)):
                         flipped = [-t if j == k else t for j, t in enumerate(tangents)]
                         hints.append((f"the contribution of input {k} has the wrong sign",

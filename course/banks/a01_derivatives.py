@@ -26,6 +26,19 @@ MUTANTS = [
         grad[i] = (plus - minus) / (2 * h)
         x += step * 0.5""",
          breaks=["ex3-gradient-tests"]),
+    dict(name="gradient perturbs x in place and never restores it (off by one step)", cell="ex3-solution",
+         old="""        step = np.zeros_like(x)
+        step[i] = h
+        grad[i] = (f(x + step) - f(x - step)) / (2 * h)""",
+         new="""        x[i] += h
+        plus = f(x)
+        x[i] -= 2 * h
+        minus = f(x)
+        grad[i] = (plus - minus) / (2 * h)""",
+         breaks=["ex3-gradient-tests"]),
+    # the reverse pass is judged with a reference forward pass: a wrong forward pass costs only its own cell
+    dict(name="forward pass c = a * b (the reverse pass uses it)", cell="ex4-solution",
+         old="c = a + b", new="c = a * b", breaks=["ex4-forward-tests"]),
     dict(name="reverse pass overwrites da instead of adding", cell="ex4-solution",
          old='da = db * np.exp(v["a"]) + dc * 1.0', new='da = dc * 1.0', breaks=["ex4-reverse-tests"]),
     dict(name="reverse pass forgets the chain factor 2x", cell="ex4-solution",

@@ -62,6 +62,15 @@ MUTANTS = [
          old="return (grad * self.z * (1 - self.z),)", new="return (grad * self.z,)", breaks=["ex5-activation-tests"]),
     dict(name="ReLU derivative on the wrong side (x < 0)", cell="ex5-solution",
          old="self.positive = x > 0", new="self.positive = x < 0", breaks=["ex5-activation-tests"]),
+    # the operation checks compare the arrays forward and backward were given, not copies of them
+    dict(name="ReLU forward zeroes its input in place (x *= x > 0)", cell="ex5-solution",
+         old="""        self.positive = x > 0
+        return np.maximum(x, 0)""", new="""        self.positive = x > 0
+        x *= self.positive
+        return x""", breaks=["ex5-activation-tests"]),
+    dict(name="ReLU backward zeroes grad in place (grad[~positive] = 0)", cell="ex5-solution",
+         old="return (grad * self.positive,)", new="""grad[~self.positive] = 0
+        return (grad,)""", breaks=["ex5-activation-tests"]),
     dict(name="tanh derivative 1 - tanh(x) without the square", cell="ex5-solution",
          old="return (grad * (1 - self.z**2),)", new="return (grad * (1 - self.z),)", breaks=["ex5-activation-tests"]),
     # Exercise 6: topological order

@@ -6,8 +6,16 @@ ALL_TESTS = ["ex1-forward-tests", "ex1-backward-tests", "ex2-tests", "ex3-softma
 
 MUTANTS = [
     # Exercise 1: the linear layer
+    # the backward cell is judged with check_forward=False: a wrong forward costs only the forward cell
     dict(name="Linear forward forgets the bias", cell="ex1-solution",
-         old="return X @ W + b", new="return X @ W", breaks=["ex1-forward-tests", "ex1-backward-tests"]),
+         old="return X @ W + b", new="return X @ W", breaks=["ex1-forward-tests"]),
+    dict(name="Linear forward subtracts the bias", cell="ex1-solution",
+         old="return X @ W + b", new="return X @ W - b", breaks=["ex1-forward-tests"]),
+    dict(name="Linear forward right, but it scales its input X in place", cell="ex1-solution",
+         old="""        self.X, self.W = X, W
+        return X @ W + b""", new="""        self.X, self.W = X.copy(), W
+        X *= 1.0 + 1e-3
+        return self.X @ W + b""", breaks=["ex1-forward-tests"]),
     dict(name="Linear bias gradient not summed over the batch", cell="ex1-solution",
          old="grad_b = grad_output.sum(axis=0)", new="grad_b = grad_output", breaks=["ex1-backward-tests"]),
     dict(name="Linear weight gradient transposed", cell="ex1-solution",
@@ -21,12 +29,12 @@ MUTANTS = [
     dict(name="softmax without the max shift (overflow at 1000)", cell="ex3-solution",
          old="""    shifted = logits - np.max(logits, axis=-1, keepdims=True)
     e = np.exp(shifted)""", new="""    e = np.exp(logits)""",
-         breaks=["ex3-softmax-tests", "ex3-gradient-tests"]),
+         breaks=["ex3-softmax-tests"]),
     dict(name="softmax shifted by the mean instead of the max", cell="ex3-solution",
          old="""    shifted = logits - np.max(logits, axis=-1, keepdims=True)
     e = np.exp(shifted)""", new="""    shifted = logits - np.mean(logits, axis=-1, keepdims=True)
     e = np.exp(shifted)""",
-         breaks=["ex3-softmax-tests", "ex3-gradient-tests"]),
+         breaks=["ex3-softmax-tests"]),
     dict(name="cross-entropy as -log(softmax): log(0) at extreme logits", cell="ex3-solution",
          old="return -np.mean(log_probs[np.arange(len(labels)), labels])",
          new="return -np.mean(np.log(softmax(logits)[np.arange(len(labels)), labels]))", breaks=["ex3-loss-tests"]),

@@ -17,6 +17,12 @@ MUTANTS = [
     dict(name="quotient rule with the wrong sign", cell="ex1-solution",
          old="(self.tangent * other.value - self.value * other.tangent) / other.value**2",
          new="(self.tangent * other.value + self.value * other.tangent) / other.value**2", breaks=["ex1-tests"]),
+    # the diagnosing checks run before the plain value checks of a test cell, so their hints show
+    dict(name="quotient rule divides by y, not y squared", cell="ex1-solution",
+         old="(self.tangent * other.value - self.value * other.tangent) / other.value**2",
+         new="(self.tangent * other.value - self.value * other.tangent) / other.value", breaks=["ex1-tests"]),
+    dict(name="Multiply.jvp as the product of the tangents", cell="ex5-multiply-solution",
+         old="return ta * self.b + self.a * tb", new="return ta * tb", breaks=["ex5-multiply-tests"]),
     dict(name="power rule off by one in the exponent", cell="ex1-solution",
          old="return Dual(self.value**p, p * self.value ** (p - 1) * self.tangent)",
          new="return Dual(self.value**p, p * self.value ** p * self.tangent)", breaks=["ex1-tests"]),

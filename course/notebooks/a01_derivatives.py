@@ -32,7 +32,7 @@ def build():
 
         import mini_autograd as ag
         from mini_autograd import finite_differences as fd
-        from autograder import check_between, check_values
+        from autograder import check_between, check_unchanged, check_values, reference_functions
         """, id="setup"),
 
         markdown("""
@@ -201,8 +201,9 @@ def build():
         tests("""
         f = lambda x: x[0] * x[1] + x[2]  # the gradient is (x2, x1, 1)
         x = np.array([1.5, -2.0, 0.5])
-        check_values(numerical_gradient(f, x), [x[1], x[0], 1.0], "Exercise 3 (gradient)",
+        check_values(numerical_gradient(f, x), [-2.0, 1.5, 1.0], "Exercise 3 (gradient)",
                      "numerical_gradient(x1 x2 + x3)")
+        check_unchanged(x, [1.5, -2.0, 0.5], "Exercise 3 (gradient)", "x after numerical_gradient(f, x)")
         ### BEGIN HIDDEN TESTS
         # with a coarse step a one-sided difference is off by O(h), a central one by O(h^2)
         A = np.array([[1.0, -2.0], [0.5, 3.0]])
@@ -216,10 +217,12 @@ def build():
             A = rng.normal(size=(n, n))
             x = rng.normal(size=n)
             x_before = x.copy()
-            g = numerical_gradient(lambda v: np.sin(v) @ A @ np.cos(v), x)
             exact = np.cos(x) * (A @ np.cos(x)) - np.sin(x) * (A.T @ np.sin(x))
-            check_values(g, exact, "Exercise 3 (gradient)", f"numerical_gradient of sin(x) A cos(x), n={n}", rtol=1e-6)
-            check_values(x, x_before, "Exercise 3 (gradient)", "x after numerical_gradient (it must not change)")
+            g = numerical_gradient(lambda v: np.sin(v) @ A @ np.cos(v), x)
+            check_unchanged(x, x_before, "Exercise 3 (gradient)", f"x after numerical_gradient, n={n}")
+            # with h = 1e-6 central differences are right to about 1e-9 here
+            check_values(g, exact, "Exercise 3 (gradient)", f"numerical_gradient of sin(x) A cos(x), n={n}",
+                         rtol=1e-7, atol=1e-8)
         ### END HIDDEN TESTS
         """, id="ex3-gradient-tests", points=15),
         tests("""
@@ -236,8 +239,10 @@ def build():
         rng = np.random.default_rng(5)
         W = rng.normal(size=(4, 6))
         x = rng.normal(size=6)
-        check_values(numerical_jacobian(lambda v: np.tanh(W @ v), x), (1 - np.tanh(W @ x) ** 2)[:, None] * W,
+        x_before = x.copy()
+        check_values(numerical_jacobian(lambda v: np.tanh(W @ v), x), (1 - np.tanh(W @ x_before) ** 2)[:, None] * W,
                      "Exercise 3 (Jacobian)", "numerical_jacobian of tanh(W x), a 4 x 6 Jacobian", rtol=1e-6)
+        check_unchanged(x, x_before, "Exercise 3 (Jacobian)", "x after numerical_jacobian")
         ### END HIDDEN TESTS
         """, id="ex3-jacobian-tests", points=15),
 
@@ -257,7 +262,9 @@ def build():
         respect to every intermediate, `"f", "e", "d", "c", "b", "a", "x"` (so `result["c"]` is
         $\\partial f / \\partial c$). Start from $\\partial f / \\partial f = 1$ and go backwards; where a
         variable is used twice ($a$ feeds both $b$ and $c$; $c$ feeds $d$ and $e$), **add** the
-        contributions. Use numpy only (no `ag`), and the values from your forward pass.
+        contributions. Use numpy only (no `ag`), and the values from `forward_pass(x)`: the tests
+        run your `reverse_pass` with a reference `forward_pass`, so a slip in the forward pass costs
+        nothing here.
         """, id="ex4-text"),
         solution("""
         def forward_pass(x):
@@ -301,7 +308,13 @@ def build():
         ### END HIDDEN TESTS
         """, id="ex4-forward-tests", points=10),
         tests("""
-        grads = reverse_pass(1.0)
+        def reference_forward_pass(x):  # the values of the forward pass, so that only reverse_pass is judged
+            a = np.square(x)
+            c = a + np.exp(a)
+            return dict(a=a, b=np.exp(a), c=c, d=np.sqrt(c), e=np.cos(c), f=np.sqrt(c) + np.cos(c))
+
+        with reference_functions(globals(), forward_pass=reference_forward_pass):
+            grads = reverse_pass(1.0)
         c = 1 + np.e
         check_values(grads["c"], 1 / (2 * np.sqrt(c)) - np.sin(c), "Exercise 4 (reverse pass)", 'reverse_pass(1.0)["c"]')
         ### BEGIN HIDDEN TESTS
@@ -311,7 +324,8 @@ def build():
             dc = 1 / (2 * np.sqrt(c)) - np.sin(c)
             expected = {"f": 1.0, "e": 1.0, "d": 1.0, "c": dc, "b": dc, "a": dc * np.exp(a) + dc,
                         "x": 2 * x * (1 / (2 * np.sqrt(c)) - np.sin(c)) * (1 + np.exp(a))}
-            grads = reverse_pass(x)
+            with reference_functions(globals(), forward_pass=reference_forward_pass):
+                grads = reverse_pass(x)
             for key in ("f", "e", "d", "c", "b", "a", "x"):
                 check_values(grads[key], expected[key], "Exercise 4 (reverse pass)", f'reverse_pass({x})["{key}"]', rtol=1e-10)
         ### END HIDDEN TESTS

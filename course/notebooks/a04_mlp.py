@@ -33,7 +33,7 @@ def build():
 
         import mini_autograd as ag
         from mini_autograd.training import accuracy, train_classifier
-        from autograder import check_function, check_operation, check_values, check_vjp
+        from autograder import check_function, check_operation, check_values, check_vjp, reference_functions
         from autograder.training_checks import (check_accuracy, check_bump, check_regularized_loss, check_sgd_steps,
                                                 check_training)
         """, id="setup"),
@@ -82,15 +82,19 @@ def build():
         check_function(linear_forward, lambda X, W, b: X @ W + b,
                        [[(1, 5), (5, 1), (1,)], [(7, 4), (4, 4), (4,)], [(32, 10), (10, 6), (6,)]],
                        "Exercise 1 (Linear forward)", seeds=(2, 3), domain=(-5, 5))
+        check_operation(LinearOp, [[(4, 3), (3, 2), (2,)]], "Exercise 1 (Linear forward)",
+                        reference=lambda X, W, b: X @ W + b, check_backward=False)  # in place, float32
         ### END HIDDEN TESTS
         """, id="ex1-forward-tests", points=5),
         tests("""
+        # check_forward=False: the forward pass has its own cell; here only the gradients count
         check_operation(LinearOp, [[(4, 3), (3, 2), (2,)]], "Exercise 1 (Linear backward)",
-                        reference=lambda X, W, b: X @ W + b)
+                        reference=lambda X, W, b: X @ W + b, check_forward=False)
         ### BEGIN HIDDEN TESTS
         check_operation(LinearOp, [[(1, 5), (5, 1), (1,)], [(6, 4), (4, 4), (4,)], [(3, 3), (3, 3), (3,)],
                                    [(40, 12), (12, 5), (5,)]],
-                        "Exercise 1 (Linear backward)", reference=lambda X, W, b: X @ W + b, seeds=(3, 4))
+                        "Exercise 1 (Linear backward)", reference=lambda X, W, b: X @ W + b, seeds=(3, 4),
+                        check_forward=False)
         ### END HIDDEN TESTS
         """, id="ex1-backward-tests", points=10),
 
@@ -187,6 +191,8 @@ def build():
         * `cross_entropy_grad(logits, labels)`: $\partial L / \partial z$, shape $(N, C)$.
 
         All three must stay finite (and correct) for logits of $\pm 1000$, in float64 and float32.
+        You may call your `softmax` in the other two: their tests run them with a reference softmax,
+        so a slip in `softmax` costs only the softmax points.
         """, id="ex3-text"),
         solution("""
         def softmax(logits):
@@ -229,50 +235,54 @@ def build():
         ### END HIDDEN TESTS
         """, id="ex3-softmax-tests", points=5),
         tests("""
-        labels = np.array([0, 2, 1, 2])
-        check_function(lambda z: cross_entropy(z, labels), lambda z: ag.cross_entropy(z, labels).value, [[(4, 3)]],
-                       "Exercise 3 (cross-entropy)", domain=(-5, 5))
-        extreme = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, -1000.0]])
-        extreme_labels = np.array([1, 2])
-        check_values(cross_entropy(extreme, extreme_labels), ag.cross_entropy(extreme, extreme_labels).value,
-                     "Exercise 3 (cross-entropy)", "cross_entropy of logits +-1000")
+        with reference_functions(globals(), softmax=lambda z: ag.softmax(z).value):  # judge only this exercise
+            labels = np.array([0, 2, 1, 2])
+            check_function(lambda z: cross_entropy(z, labels), lambda z: ag.cross_entropy(z, labels).value, [[(4, 3)]],
+                           "Exercise 3 (cross-entropy)", domain=(-5, 5))
+            extreme = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, -1000.0]])
+            extreme_labels = np.array([1, 2])
+            check_values(cross_entropy(extreme, extreme_labels), ag.cross_entropy(extreme, extreme_labels).value,
+                         "Exercise 3 (cross-entropy)", "cross_entropy of logits +-1000")
         ### BEGIN HIDDEN TESTS
-        for n, c, seed in ((1, 2, 3), (7, 5, 4), (64, 10, 5)):
-            labels = np.random.default_rng(seed).integers(0, c, size=n)
-            check_function(lambda z: cross_entropy(z, labels), lambda z: ag.cross_entropy(z, labels).value, [[(n, c)]],
-                           "Exercise 3 (cross-entropy)", domain=(-30, 30), seeds=(seed,))
-        check_values(cross_entropy(extreme.astype(np.float32), extreme_labels),
-                     ag.cross_entropy(extreme, extreme_labels).value, "Exercise 3 (cross-entropy)",
-                     "cross_entropy of float32 logits +-1000")
-        low = np.array([[-1000.0, -1001.0, -1002.0], [-800.0, -800.0, -800.0]])
-        check_values(cross_entropy(low, np.array([2, 0])), ag.cross_entropy(low, np.array([2, 0])).value,
-                     "Exercise 3 (cross-entropy)", "cross_entropy of logits near -1000")
+        with reference_functions(globals(), softmax=lambda z: ag.softmax(z).value):  # judge only this exercise
+            for n, c, seed in ((1, 2, 3), (7, 5, 4), (64, 10, 5)):
+                labels = np.random.default_rng(seed).integers(0, c, size=n)
+                check_function(lambda z: cross_entropy(z, labels), lambda z: ag.cross_entropy(z, labels).value, [[(n, c)]],
+                               "Exercise 3 (cross-entropy)", domain=(-30, 30), seeds=(seed,))
+            check_values(cross_entropy(extreme.astype(np.float32), extreme_labels),
+                         ag.cross_entropy(extreme, extreme_labels).value, "Exercise 3 (cross-entropy)",
+                         "cross_entropy of float32 logits +-1000")
+            low = np.array([[-1000.0, -1001.0, -1002.0], [-800.0, -800.0, -800.0]])
+            check_values(cross_entropy(low, np.array([2, 0])), ag.cross_entropy(low, np.array([2, 0])).value,
+                         "Exercise 3 (cross-entropy)", "cross_entropy of logits near -1000")
         ### END HIDDEN TESTS
         """, id="ex3-loss-tests", points=5),
         tests("""
-        labels = np.array([0, 2, 1, 2])
-        check_vjp(lambda z, g: g * cross_entropy_grad(z, labels), lambda z: ag.cross_entropy(z, labels).value,
-                  [[(4, 3)]], "Exercise 3 (cross-entropy gradient)", label="cross_entropy_grad")
-        extreme = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, -1000.0]])
-        extreme_labels = np.array([1, 2])
-        z = ag.Variable(extreme)
-        ag.cross_entropy(z, extreme_labels).backward()
-        check_values(cross_entropy_grad(extreme, extreme_labels), z.grad, "Exercise 3 (cross-entropy gradient)",
-                     "cross_entropy_grad of logits +-1000")
-        ### BEGIN HIDDEN TESTS
-        for n, c, seed in ((1, 3, 3), (6, 5, 4), (32, 10, 5)):
-            labels = np.random.default_rng(seed).integers(0, c, size=n)
+        with reference_functions(globals(), softmax=lambda z: ag.softmax(z).value):  # judge only this exercise
+            labels = np.array([0, 2, 1, 2])
             check_vjp(lambda z, g: g * cross_entropy_grad(z, labels), lambda z: ag.cross_entropy(z, labels).value,
-                      [[(n, c)]], "Exercise 3 (cross-entropy gradient)", label="cross_entropy_grad", seeds=(seed,),
-                      domain=(-4, 4))
-        check_values(cross_entropy_grad(extreme.astype(np.float32), extreme_labels), z.grad,
-                     "Exercise 3 (cross-entropy gradient)", "cross_entropy_grad of float32 logits +-1000",
-                     atol=1e-4, rtol=1e-4)
-        low = np.array([[-1000.0, -1001.0, -1002.0], [-800.0, -800.0, -800.0]])
-        z_low = ag.Variable(low)
-        ag.cross_entropy(z_low, np.array([2, 0])).backward()
-        check_values(cross_entropy_grad(low, np.array([2, 0])), z_low.grad, "Exercise 3 (cross-entropy gradient)",
-                     "cross_entropy_grad of logits near -1000")
+                      [[(4, 3)]], "Exercise 3 (cross-entropy gradient)", label="cross_entropy_grad")
+            extreme = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, -1000.0]])
+            extreme_labels = np.array([1, 2])
+            z = ag.Variable(extreme)
+            ag.cross_entropy(z, extreme_labels).backward()
+            check_values(cross_entropy_grad(extreme, extreme_labels), z.grad, "Exercise 3 (cross-entropy gradient)",
+                         "cross_entropy_grad of logits +-1000")
+        ### BEGIN HIDDEN TESTS
+        with reference_functions(globals(), softmax=lambda z: ag.softmax(z).value):  # judge only this exercise
+            for n, c, seed in ((1, 3, 3), (6, 5, 4), (32, 10, 5)):
+                labels = np.random.default_rng(seed).integers(0, c, size=n)
+                check_vjp(lambda z, g: g * cross_entropy_grad(z, labels), lambda z: ag.cross_entropy(z, labels).value,
+                          [[(n, c)]], "Exercise 3 (cross-entropy gradient)", label="cross_entropy_grad", seeds=(seed,),
+                          domain=(-4, 4))
+            check_values(cross_entropy_grad(extreme.astype(np.float32), extreme_labels), z.grad,
+                         "Exercise 3 (cross-entropy gradient)", "cross_entropy_grad of float32 logits +-1000",
+                         atol=1e-4, rtol=1e-4)
+            low = np.array([[-1000.0, -1001.0, -1002.0], [-800.0, -800.0, -800.0]])
+            z_low = ag.Variable(low)
+            ag.cross_entropy(z_low, np.array([2, 0])).backward()
+            check_values(cross_entropy_grad(low, np.array([2, 0])), z_low.grad, "Exercise 3 (cross-entropy gradient)",
+                         "cross_entropy_grad of logits near -1000")
         ### END HIDDEN TESTS
         """, id="ex3-gradient-tests", points=10),
 
@@ -310,11 +320,15 @@ def build():
         tests("""
         reference_mse = lambda p, t: ag.mse_loss(p, np.reshape(t, np.shape(p))).value
         mse_vjp = lambda p, t, g: (g * mse_grad(p, t), -np.reshape(g * mse_grad(p, t), np.shape(t)))
-        check_function(mse, reference_mse, [[(5, 1), (5,)], [(4, 3), (4, 3)]], "Exercise 4 (MSE)")
+        broadcast_trap = [("pred of shape (N, 1) minus a target of shape (N,) broadcasts to an (N, N) matrix of all "
+                           "pairs: reshape the target to pred's shape first", lambda p, t: np.mean((p - t) ** 2))]
+        check_function(mse, reference_mse, [[(5, 1), (5,)], [(4, 3), (4, 3)]], "Exercise 4 (MSE)",
+                       known_mistakes=broadcast_trap)
         check_vjp(mse_vjp, reference_mse, [[(5, 1), (5,)], [(4, 3), (4, 3)]], "Exercise 4 (MSE gradient)", label="mse_grad")
         ### BEGIN HIDDEN TESTS
         shapes = [[(1, 1), (1,)], [(8,), (8,)], [(6, 2), (6, 2)], [(50, 1), (50,)]]
-        check_function(mse, reference_mse, shapes, "Exercise 4 (MSE)", seeds=(3, 4), domain=(-10, 10))
+        check_function(mse, reference_mse, shapes, "Exercise 4 (MSE)", seeds=(3, 4), domain=(-10, 10),
+                       known_mistakes=broadcast_trap)
         check_vjp(mse_vjp, reference_mse, shapes, "Exercise 4 (MSE gradient)", label="mse_grad", seeds=(3,))
         check_values(mse(np.array([[1.0], [2.0], [3.0]]), np.array([1.0, 2.0, 5.0])), 4 / 3, "Exercise 4 (MSE)",
                      "mse of a (3, 1) prediction against a (3,) target")

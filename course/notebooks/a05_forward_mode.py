@@ -130,11 +130,11 @@ def build():
             return x if isinstance(x, Dual) else Dual(x, 0.0)
         """, id="ex1-solution"),
         tests("""
+        check_dual_arithmetic(Dual, "Exercise 1")  # first: it names the rule that went wrong
         x, y = Dual(3.0, 1.0), Dual(2.0, -0.5)
         check_values((x * y).tangent, 1.0 * 2.0 + 3.0 * (-0.5), "Exercise 1", "(x * y).tangent (product rule)")
         check_values((x / y).tangent, (1.0 * 2.0 - 3.0 * (-0.5)) / 2.0**2, "Exercise 1", "(x / y).tangent (quotient rule)")
         check_values((x**3).tangent, 3 * 3.0**2 * 1.0, "Exercise 1", "(x ** 3).tangent (power rule)")
-        check_dual_arithmetic(Dual, "Exercise 1")
         ### BEGIN HIDDEN TESTS
         check_dual_arithmetic(Dual, "Exercise 1", seeds=(1, 2, 3), shapes=((), (4,)))
         ### END HIDDEN TESTS
@@ -193,9 +193,9 @@ def build():
         """, id="ex2-solution"),
         tests("""
         DUAL_FUNCTIONS = dict(exp=dual_exp, log=dual_log, sqrt=dual_sqrt, sin=dual_sin, cos=dual_cos, tanh=dual_tanh)
+        check_dual_functions(DUAL_FUNCTIONS, Dual, "Exercise 2")  # first: it names the likely mistake
         check_values(dual_sin(Dual(0.5, 2.0)).tangent, np.cos(0.5) * 2.0, "Exercise 2", "dual_sin(Dual(0.5, 2.0)).tangent")
         check_values(dual_exp(Dual(1.0, -3.0)).tangent, np.exp(1.0) * -3.0, "Exercise 2", "dual_exp(Dual(1.0, -3.0)).tangent")
-        check_dual_functions(DUAL_FUNCTIONS, Dual, "Exercise 2")
         ### BEGIN HIDDEN TESTS
         check_dual_functions(DUAL_FUNCTIONS, Dual, "Exercise 2", seeds=(1, 2, 3), edge_points=True)
         check_dual_functions(DUAL_FUNCTIONS, Dual, "Exercise 2", seeds=(4,), shapes=((5,), (2, 3)))
@@ -256,6 +256,8 @@ def build():
             ### END SOLUTION
         """, id="ex3-solution"),
         tests("""
+        check_derivative(derivative, "Exercise 3 (derivative)")  # first: they name the likely mistake
+        check_dual_jvp(dual_jvp, "Exercise 3 (dual_jvp)")
         cube = lambda d: Dual(d.value**3, 3 * d.value**2 * d.tangent)  # x^3, with its rule written out
         check_values(derivative(cube, 2.0), 12.0, "Exercise 3 (derivative)", "derivative(x^3, 2.0)")
 
@@ -267,8 +269,6 @@ def build():
         values, tangents = dual_jvp(linear, np.array([1.0, 2.0]), np.array([0.5, -1.0]))
         check_values(values, [8.0, -1.0], "Exercise 3 (dual_jvp)", "the values of dual_jvp(linear, [1, 2], [0.5, -1])")
         check_values(tangents, [-2.0, 1.5], "Exercise 3 (dual_jvp)", "J v from dual_jvp(linear, [1, 2], [0.5, -1])")
-        check_derivative(derivative, "Exercise 3 (derivative)")
-        check_dual_jvp(dual_jvp, "Exercise 3 (dual_jvp)")
         ### BEGIN HIDDEN TESTS
         check_derivative(derivative, "Exercise 3 (derivative)", seeds=(1, 2), shapes=((), (5,)))
         check_dual_jvp(dual_jvp, "Exercise 3 (dual_jvp)", sizes=((1, 1), (4, 2), (2, 5), (3, 3)), seeds=(1, 2))
@@ -311,9 +311,9 @@ def build():
                     Dual(x.value - y.value, x.tangent - y.tangent),
                     Dual(4 * y.value, 4 * y.tangent)]
 
+        check_forward_jacobian(jacobian_forward, "Exercise 4")  # first: it names the likely mistake
         check_values(jacobian_forward(linear, np.array([1.0, 2.0])), [[2, 3], [1, -1], [0, 4]], "Exercise 4",
                      "jacobian_forward(linear, [1, 2])")
-        check_forward_jacobian(jacobian_forward, "Exercise 4")
         ### BEGIN HIDDEN TESTS
         check_forward_jacobian(jacobian_forward, "Exercise 4", sizes=((1, 1), (1, 4), (5, 1), (4, 4), (6, 2), (2, 6)),
                                seeds=(1, 2))
@@ -353,10 +353,10 @@ def build():
                 ### END SOLUTION
         """, id="ex5-multiply-solution"),
         tests("""
+        check_jvp(Multiply, [((3,), (3,)), ((2, 3), (2, 3))], "Exercise 5 (Multiply.jvp)")  # first: it names the mistake
         a, b = np.array([1.0, 2.0]), np.array([3.0, -1.0])
         _, tangent = ag.jvp(lambda u, w: Multiply()(u, w), (a, b), (np.array([1.0, 0.0]), np.array([0.0, 1.0])))
         check_values(tangent, [3.0, 2.0], "Exercise 5 (Multiply.jvp)", "the tangent of a * b with ta = [1, 0], tb = [0, 1]")
-        check_jvp(Multiply, [((3,), (3,)), ((2, 3), (2, 3))], "Exercise 5 (Multiply.jvp)")
         ### BEGIN HIDDEN TESTS
         check_jvp(Multiply, [((), ()), ((2, 3), (3,)), ((4, 1), (1, 5)), ((2, 3, 2), (2, 3, 2))], "Exercise 5 (Multiply.jvp)",
                   seeds=(2, 3))
