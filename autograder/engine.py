@@ -55,7 +55,7 @@ from .executor import ExecutionJob, ExecutionResult, KernelStartError, execute
 from .intake import Intake, fingerprint, read_submission
 from .lock_to_source import GraderFault, SubmissionRejected
 from .nbgrader_reuse import reusing_nbgrader
-from .sandbox import Sandbox, build_matplotlib_cache, reserved_slots
+from .sandbox import Sandbox, build_matplotlib_cache, compile_course_packages, reserved_slots
 from .work_queue import LocalQueue, SharedQueue, process_name
 
 RECORD_VERSION = 1
@@ -350,6 +350,7 @@ class GradingEngine:
         self.course.assignment(assignment)
         everyone = students or self.course.students_submitted(assignment)
         self.sandbox.check()
+        compile_course_packages()
         self.course.ensure_in_gradebook(assignment)
         self.run_id = self.shared_run or uuid.uuid4().hex
         results: dict[str, StudentResult] = {}

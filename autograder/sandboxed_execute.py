@@ -26,7 +26,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
 
 from .executor import ExecutionJob, execute
-from .sandbox import Sandbox, SandboxUnavailable
+from .sandbox import Sandbox, SandboxUnavailable, compile_course_packages
 
 
 class SandboxRefused(RuntimeError):
@@ -58,6 +58,7 @@ class SandboxedExecute(Execute):
             raise SandboxRefused(
                 f"student code runs only in the grading sandbox, and this process cannot start it ({error}). "
                 f"Grade with `course grade {info['assignment']}` as root instead.") from None
+        compile_course_packages()
         cell_timeout = float(self.timeout or 60)
         with tempfile.TemporaryDirectory(prefix="nbgrader-sandbox-") as scratch:
             job = ExecutionJob(
