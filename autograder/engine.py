@@ -55,7 +55,7 @@ from .executor import ExecutionJob, ExecutionResult, KernelStartError, execute
 from .intake import Intake, fingerprint, read_submission
 from .lock_to_source import GraderFault, SubmissionRejected
 from .nbgrader_reuse import reusing_nbgrader
-from .sandbox import Sandbox, build_matplotlib_cache, compile_course_packages, reserved_slots
+from .sandbox import Sandbox, compile_course_packages, matplotlib_cache, reserved_slots
 from .work_queue import LocalQueue, SharedQueue, process_name
 
 RECORD_VERSION = 1
@@ -369,7 +369,7 @@ class GradingEngine:
         try:
             with tempfile.TemporaryDirectory(prefix="course-grade-") as scratch, \
                     reserved_slots(self.workers) as slots, reusing_nbgrader():
-                self.matplotlib_cache = str(build_matplotlib_cache(Path(scratch) / "matplotlib"))
+                self.matplotlib_cache = str(matplotlib_cache())
                 self._run_batch(assignment, queue, slots, Path(scratch), force, results, on_result)
         finally:
             queue.close()

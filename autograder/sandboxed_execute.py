@@ -26,7 +26,7 @@ from nbgrader.preprocessors import Execute
 from traitlets import Float, Integer
 
 from .executor import ExecutionJob, execute
-from .sandbox import Sandbox, SandboxUnavailable, compile_course_packages
+from .sandbox import Sandbox, SandboxUnavailable, compile_course_packages, matplotlib_cache
 
 
 class SandboxRefused(RuntimeError):
@@ -65,6 +65,7 @@ class SandboxedExecute(Execute):
                 student=info["student"], notebooks={info["notebook"]: nbformat.writes(nb)}, slot=self.slot,
                 slot_root=scratch, sandbox=sandbox, cell_timeout=cell_timeout,
                 notebook_timeout=self.notebook_timeout or 10 * cell_timeout, output_limit=self.output_limit,
+                matplotlib_cache=str(matplotlib_cache()),
             )
             # The executor runs its own event loop; the formgrader calls this inside one of its own.
             with ThreadPoolExecutor(1) as pool:

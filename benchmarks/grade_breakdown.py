@@ -41,7 +41,7 @@ import nbformat  # noqa: E402
 from autograder import executor  # noqa: E402
 from autograder.engine import GradingEngine  # noqa: E402
 from autograder.nbgrader_reuse import reusing_nbgrader  # noqa: E402
-from autograder.sandbox import build_matplotlib_cache  # noqa: E402
+from autograder.sandbox import matplotlib_cache  # noqa: E402
 from course import banks  # noqa: E402
 from course.course_dir import Course  # noqa: E402
 from course.nbgrader_course import TempCourse  # noqa: E402
@@ -97,7 +97,7 @@ def main(argv=None) -> None:
         course = Course(root)
         course.ensure_in_gradebook(args.assignment)
         engine = GradingEngine(course, workers=1)
-        engine.matplotlib_cache = str(build_matplotlib_cache(Path(scratch) / "matplotlib"))
+        engine.matplotlib_cache = str(matplotlib_cache())
         with reusing_nbgrader():
             for round_number in range(args.rounds + 1):   # the first is a warm-up
                 seconds.clear()

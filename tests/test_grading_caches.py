@@ -1,5 +1,8 @@
-"""autograder.sandbox.compile_course_packages: the course's packages are read-only inside the
-sandbox, so their bytecode is written before a batch, and every kernel finds it up to date."""
+"""What the grader prepares once so that each sandboxed kernel need not (autograder/sandbox.py):
+
+- compile_course_packages: the course's packages are read-only inside the sandbox, so their
+  bytecode is written before a batch, and every kernel finds it up to date;
+- matplotlib_cache: matplotlib's font cache, built once per machine and version, then reused."""
 
 import importlib.util
 import struct
@@ -7,7 +10,7 @@ from pathlib import Path
 
 import autograder
 import mini_autograd
-from autograder.sandbox import compile_course_packages
+from autograder.sandbox import compile_course_packages, matplotlib_cache
 
 
 def _sources():
@@ -34,3 +37,12 @@ def test_every_module_of_the_course_packages_has_current_bytecode(tmp_path):
     assert not any(_up_to_date(s) for s in sources)
     compile_course_packages()
     assert [s for s in sources if not _up_to_date(s)] == []
+
+
+def test_the_font_cache_is_built_once_and_then_reused(tmp_path):
+    first = matplotlib_cache(tmp_path)
+    (font_list,) = first.glob("fontlist-*.json")
+    built = font_list.stat().st_mtime_ns
+    again = matplotlib_cache(tmp_path)
+    assert again == first and font_list.stat().st_mtime_ns == built
+    assert [p.name for p in tmp_path.iterdir()] == [first.name]   # no half-built folder left behind
