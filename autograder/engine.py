@@ -288,7 +288,9 @@ class GradingEngine:
         record. Never raises: what goes wrong is a zero with a reason, or a grader_error."""
         if not self.needs_grading(assignment, student, force):
             # Graded meanwhile: by a process of this run that died before it could say so.
-            return self.result_from_record(assignment, student, "elsewhere")
+            recorded = self.result_from_record(assignment, student, "elsewhere")
+            if recorded is not None:      # (else its record went away just now: grade it)
+                return recorded
         started = time.monotonic()
         phases = {}
         submitted_print = fingerprint(self.course.path("submitted", student, assignment))
