@@ -4,7 +4,8 @@ Import the fixtures into a test module (``from browser import browser, listener 
 
 * ``browser``: a Playwright ``Browser`` on Debian's chromium (module scope; never downloads a
   browser). ``open_page(browser, url)`` opens a page in a fresh context and returns a ``Visit``
-  that records what the page did: dialogs (dismissed), uncaught errors, console messages and
+  that records what the page did: dialogs (dismissed; the page's own beforeunload "leave this
+  page?" is accepted and counted, as a person moving on would), uncaught errors, console messages and
   every request it made.
 * ``listener``: an HTTP server on 127.0.0.1 (a free port) that records every request it gets
   (``listener.hits``); a payload that ran would call it. It answers any method, with CORS
@@ -68,7 +69,8 @@ class Visit:
     """What one page did while it was open."""
 
     page: object
-    dialogs: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)   # alert, confirm, prompt: what a payload could open
+    leave_prompts: int = 0                             # beforeunload prompts, accepted
     errors: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
@@ -84,6 +86,12 @@ def open_page(browser, url: str, *, settle_ms: int = 1500, viewport=(1280, 900))
     visit = Visit(page)
 
     def on_dialog(dialog):
+        if dialog.type == "beforeunload":
+            # The page's own "leave this page?" (JupyterLab asks it when it holds a notebook it
+            # thinks changed): a person going on to the next page clicks Leave.
+            visit.leave_prompts += 1
+            dialog.accept()
+            return
         visit.dialogs.append(f"{dialog.type}: {dialog.message}")
         dialog.dismiss()
 
