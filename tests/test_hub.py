@@ -589,7 +589,7 @@ def open_notebook_and_run_all(page, hub: Hub, user: str, path: str) -> None:
         """() => {
             const prompts = [...document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')];
             return prompts.length > 0 && prompts.every(p => /\\[\\d+\\]/.test(p.textContent));
-        }""", timeout=180000)
+        }""", timeout=420000)   # 04_mlp trains networks in the student's kernel: minutes on 2 busy cores
 
 
 @pytest.mark.browser
