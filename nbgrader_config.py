@@ -24,46 +24,46 @@ c.Execute.timeout = 60
 c.OverwriteCells.add_missing_cells = True
 
 # Before running a submission: which cells are tests, answers and locked cells is decided by the
-# gradebook, never by the submission's own metadata (autograder.lock_to_source: edited metadata
+# gradebook, never by the submission's own metadata (autograder.grading.lock_to_source: edited metadata
 # scores 0 with the reason; missing locked cells are put back); then its code is read for tampering
-# (autograder.tamper_scan): test cells after code that rebinds numpy, builtins, mini_autograd, the
+# (autograder.grading.tamper_scan): test cells after code that rebinds numpy, builtins, mini_autograd, the
 # checks or IPython's machinery fail, saying why.
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
-    "autograder.lock_to_source.LockToSource",
+    "autograder.grading.lock_to_source.LockToSource",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
     "nbgrader.preprocessors.OverwriteCells",
-    "autograder.tamper_scan.FlagTampering",
+    "autograder.grading.tamper_scan.FlagTampering",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
 # Student code runs only in the sandbox. nbgrader's Execute step is replaced by the grading
-# engine's sandboxed run (autograder/sandboxed_execute.py), so `nbgrader autograde` in this folder
+# engine's sandboxed run (autograder/grading/sandboxed_execute.py), so `nbgrader autograde` in this folder
 # and the formgrader's autograde button go through the sandbox too (or refuse, saying why).
-# What the run produced is sanitised (autograder/sanitize.py) before nbgrader writes autograded/:
+# What the run produced is sanitised (autograder/grading/sanitize.py) before nbgrader writes autograded/:
 # the formgrader shows those notebooks to the instructor.
 c.Autograde.autograde_preprocessors = [
-    "autograder.sandboxed_execute.SandboxedExecute",
+    "autograder.grading.sandboxed_execute.SandboxedExecute",
     "nbgrader.preprocessors.LimitOutput",
-    "autograder.sanitize.SanitizeNotebook",
+    "autograder.grading.sanitize.SanitizeNotebook",
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
-# Feedback, from `course feedback` and from the formgrader alike (autograder/feedback_scrub.py):
+# Feedback, from `course feedback` and from the formgrader alike (autograder/grading/feedback_scrub.py):
 # grades; hidden-test regions out of the code; test cells show only the checks' verdicts, and the
 # student's cells that ran after a hidden test show a note instead of their outputs; the grader's
 # paths shortened; a page that would still show a hidden-test line is not written; what students
 # wrote sanitised; nbconvert's page styles.
 c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.feedback_scrub.ScrubHiddenTests",
-    "autograder.feedback_scrub.ShowVerdicts",
-    "autograder.feedback_scrub.HideGraderPaths",
-    "autograder.feedback_scrub.RefuseHiddenTestLeaks",
-    "autograder.sanitize.SanitizeNotebook",
+    "autograder.grading.feedback_scrub.ScrubHiddenTests",
+    "autograder.grading.feedback_scrub.ShowVerdicts",
+    "autograder.grading.feedback_scrub.HideGraderPaths",
+    "autograder.grading.feedback_scrub.RefuseHiddenTestLeaks",
+    "autograder.grading.sanitize.SanitizeNotebook",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
 ]
 c.HiddenTestsPreprocessor.source_directory = os.path.join(ROOT, "source")

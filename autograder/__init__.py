@@ -1,26 +1,9 @@
-"""autograder: how students' work is judged.
+"""autograder: how students' work is judged, in two halves split by where they run.
 
-In the notebook, test cells call the checks in ``autograder.checks``; they compare the
-student's code with references and finite differences and raise CheckFailed with feedback
-that teaches. Importing this package (in the locked setup cell, before any student code)
-snapshots numpy, builtins, mini_autograd and the checks, so tampering is detected.
+- ``autograder.checks`` runs in the student's kernel: the checks that test cells call, their
+  messages, and the integrity snapshot that importing it takes.
+- ``autograder.grading`` runs in the grader: the grading engine, the sandboxed executor, intake of
+  submitted files, the tamper scan, locking cells to the source and scrubbing feedback pages.
+
+Importing this package imports neither, so the grader never takes the in-kernel snapshot.
 """
-
-import mini_autograd  # noqa: F401 - imported before the snapshot, so that it is part of it
-
-from . import integrity
-from .checks import (
-    check_backpropagation, check_between, check_function, check_operation, check_topological_order, check_unchanged,
-    check_values, check_vjp, example_graphs, reference_functions,
-)
-from .feedback import CheckFailed
-from .integrity import TamperingDetected
-
-__all__ = [
-    "check_backpropagation", "check_between", "check_function", "check_operation", "check_topological_order",
-    "check_unchanged", "check_values", "check_vjp", "example_graphs", "reference_functions", "CheckFailed",
-    "TamperingDetected",
-]
-
-# Last, once everything the checks use is imported: take the snapshot.
-integrity.install()

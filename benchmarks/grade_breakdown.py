@@ -38,10 +38,10 @@ use_repo_checkout()
 
 import nbformat  # noqa: E402
 
-from autograder import executor  # noqa: E402
-from autograder.engine import GradingEngine  # noqa: E402
-from autograder.nbgrader_reuse import reusing_nbgrader  # noqa: E402
-from autograder.sandbox import matplotlib_cache  # noqa: E402
+from autograder.grading import executor  # noqa: E402
+from autograder.grading.engine import GradingEngine  # noqa: E402
+from autograder.grading.nbgrader_reuse import reusing_nbgrader  # noqa: E402
+from autograder.grading.sandbox import matplotlib_cache  # noqa: E402
 from course import banks  # noqa: E402
 from course.course_dir import Course  # noqa: E402
 from course.nbgrader_course import TempCourse  # noqa: E402

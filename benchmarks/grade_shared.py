@@ -1,5 +1,5 @@
 """Grading on many machines, shown on one: several `course grade` processes share one class
-through a real PostgreSQL gradebook (autograder/work_queue.py, `--run-id`).
+through a real PostgreSQL gradebook (autograder/grading/work_queue.py, `--run-id`).
 
 Starts a private PostgreSQL server (Debian's postgresql, as the tests do), builds a class of N
 submissions from course/banks (dealt as in grade_throughput.py), and grades it in scenarios, each

@@ -52,8 +52,8 @@ import nbformat  # noqa: E402
 from nbgrader.api import MissingEntry  # noqa: E402
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
-from autograder.engine import GradingEngine, default_workers  # noqa: E402
-from autograder.sandbox import Sandbox  # noqa: E402
+from autograder.grading.engine import GradingEngine, default_workers  # noqa: E402
+from autograder.grading.sandbox import Sandbox  # noqa: E402
 from course import banks  # noqa: E402
 from course.course_dir import Course  # noqa: E402
 from course.nbgrader_course import TempCourse  # noqa: E402

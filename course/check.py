@@ -18,7 +18,7 @@ import nbformat
 from rich.console import Console
 from rich.table import Table
 
-from autograder.engine import GradingEngine
+from autograder.grading.engine import GradingEngine
 
 from . import banks
 from .course_dir import Course, CourseError

@@ -31,9 +31,9 @@ Three sources, one result (nbgrader's layout, with a timestamp.txt when the subm
                entries, entries larger than CourseDirectory.max_file_size and corrupt entries are
                rejected, reported and not written; files other than notebooks are reported and skipped.
 
-Files from students are untrusted (autograder/intake.py reads them): nothing is followed out of a
+Files from students are untrusted (autograder/grading/intake.py reads them): nothing is followed out of a
 submission. A symbolic link, a named pipe, a device or a socket is never opened; it is rejected, and
-the report says so. Every student id, whatever the source, must pass autograder/student_ids.py (ASCII
+the report says so. Every student id, whatever the source, must pass autograder/grading/student_ids.py (ASCII
 letters, digits, . _ @ -, starting with a letter or digit, at most 64 characters); a folder, file or
 exchange submission with another id is refused with the reason. In the exchange, a submission whose
 claimed student id is a Unix user on this machine must be owned by that user (nbgrader's check_owner,
@@ -62,8 +62,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path, PurePosixPath
 
-from autograder.intake import MAX_TIMESTAMP_BYTES, Folder, Refused, kind
-from autograder.student_ids import MAX_LENGTH, id_problem, printable, quoted, slug
+from autograder.grading.intake import MAX_TIMESTAMP_BYTES, Folder, Refused, kind
+from autograder.grading.student_ids import MAX_LENGTH, id_problem, printable, quoted, slug
 
 from .course_dir import Course, CourseError
 
@@ -412,7 +412,7 @@ def _screened_exchange_collect():
         on one badly named folder. Here, before nbgrader chooses the newest submission per student,
         every inbound submission is screened and the refused ones are left out (so a refused newer
         one does not replace a good older one):
-          - its name must parse and its student id pass autograder/student_ids.py;
+          - its name must parse and its student id pass autograder/grading/student_ids.py;
           - it must be a real folder (not a link) holding only folders and regular files, within
             CourseDirectory.max_dir_size (nothing is opened while screening);
           - check_owner: if the claimed student id is a Unix user here, that user must own it.

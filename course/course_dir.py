@@ -18,8 +18,8 @@ from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
 from traitlets.config.loader import PyFileConfigLoader
 
-from autograder.intake import kind
-from autograder.student_ids import id_problem, printable
+from autograder.grading.intake import kind
+from autograder.grading.student_ids import id_problem, printable
 
 # nbgrader runs `alembic` (a console script installed next to this Python) to set up gradebooks.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
@@ -83,7 +83,7 @@ class Course:
 
     def students_submitted(self, assignment: str) -> list[str]:
         """Students with a folder submitted/<student>/<assignment>/, sorted: only real folders (no
-        symbolic links) whose name is a valid student id (autograder/student_ids.py); the others are
+        symbolic links) whose name is a valid student id (autograder/grading/student_ids.py); the others are
         in refused_submitted() and are never graded."""
         return sorted(self._submitted_folders(assignment)[0])
 

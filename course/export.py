@@ -4,7 +4,7 @@ Everything is read from nbgrader's standard layout, whoever did the grading: the
 (a score per grade cell of every submitted notebook) and the executed notebooks in
 ``autograded/<student>/<assignment>/<notebook>.ipynb``, whose failed test cells carry an
 error output. A failure is reported as students see it in their feedback pages
-(autograder.feedback_scrub.failure): the message of a check or of the grader, made safe by
+(autograder.grading.feedback_scrub.failure): the message of a check or of the grader, made safe by
 HiddenTests.check_message, or a fixed sentence for any other exception; never the traceback, what
 the cell printed, or text that student code put in an exception (it may quote hidden tests).
 
@@ -22,8 +22,8 @@ from pathlib import Path
 import nbformat
 from nbgrader.api import Gradebook, MissingEntry
 
-from autograder.feedback_scrub import HiddenTests, failure, is_test_cell, package_words
-from autograder.student_ids import id_problem, printable
+from autograder.grading.feedback_scrub import HiddenTests, failure, is_test_cell, package_words
+from autograder.grading.student_ids import id_problem, printable
 
 from .course_dir import Course, CourseError
 

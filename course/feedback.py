@@ -3,7 +3,7 @@
 nbgrader's generate_feedback (through NbGraderAPI) turns autograded/<student>/<assignment>/*.ipynb
 into feedback/<student>/<assignment>/<notebook>.html with the preprocessors of the course's
 configuration (nbgrader_config.py, GenerateFeedback.preprocessors), the same as the formgrader's
-feedback button. That list must hold the steps of autograder/feedback_scrub.py (hidden-test regions
+feedback button. That list must hold the steps of autograder/grading/feedback_scrub.py (hidden-test regions
 out of the code, test cells reduced to their verdicts, grader paths shortened, a final leak check);
 without them this command refuses to run. Each page written is then read back as text: a page that
 still shows a secret hidden-test line (one the student version does not show) is deleted and
@@ -16,17 +16,17 @@ import re
 from html.parser import HTMLParser
 from pathlib import Path
 
-from autograder.feedback_scrub import HiddenTests
-from autograder.student_ids import id_problem
+from autograder.grading.feedback_scrub import HiddenTests
+from autograder.grading.student_ids import id_problem
 
 from .course_dir import Course, CourseError
 
 REQUIRED_STEPS = [
     "nbgrader.preprocessors.GetGrades",
-    "autograder.feedback_scrub.ScrubHiddenTests",
-    "autograder.feedback_scrub.ShowVerdicts",
-    "autograder.feedback_scrub.HideGraderPaths",
-    "autograder.feedback_scrub.RefuseHiddenTestLeaks",
+    "autograder.grading.feedback_scrub.ScrubHiddenTests",
+    "autograder.grading.feedback_scrub.ShowVerdicts",
+    "autograder.grading.feedback_scrub.HideGraderPaths",
+    "autograder.grading.feedback_scrub.RefuseHiddenTestLeaks",
 ]
 
 

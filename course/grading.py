@@ -16,9 +16,9 @@ from rich.table import Table
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 
-from autograder.engine import GradingEngine, StudentResult
-from autograder.sandbox import Limits, Sandbox, SandboxUnavailable
-from autograder.student_ids import id_problem
+from autograder.grading.engine import GradingEngine, StudentResult
+from autograder.grading.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.grading.student_ids import id_problem
 
 from .course_dir import Course, CourseError
 

@@ -6,7 +6,7 @@ once: a message is its error's first line, and numbers that differ between the s
 (the element values, indices and errors a check prints) are replaced by "…". Written to
 ``<out>/<assignment>/report.md`` with a grade histogram ``grades.png``, and printed as a table.
 The messages are the ones students see in their feedback (course.export reads them through
-autograder.feedback_scrub.failure), so the report quotes no hidden test code either.
+autograder.grading.feedback_scrub.failure), so the report quotes no hidden test code either.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import mini_autograd as ag
-from autograder import CheckFailed, check_operation, check_unchanged, check_values, reference_functions
+from autograder.checks import CheckFailed, check_operation, check_unchanged, check_values, reference_functions
 
 
 def relu_reference(x):
@@ -229,7 +229,7 @@ def test_known_mistakes_of_forward_mode_get_their_hint(mutant, test_id, hint):
 
 
 def test_the_mse_broadcasting_trap_has_its_own_hint():
-    from autograder import check_function
+    from autograder.checks import check_function
 
     def reference(p, t):
         return np.mean((p - np.reshape(t, np.shape(p))) ** 2)

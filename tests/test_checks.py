@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import mini_autograd as ag
-from autograder import (CheckFailed, check_backpropagation, check_between, check_function, check_operation,
+from autograder.checks import (CheckFailed, check_backpropagation, check_between, check_function, check_operation,
                         check_topological_order, check_values, check_vjp)
 
 

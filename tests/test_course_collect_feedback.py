@@ -24,8 +24,8 @@ from nbgrader.exchange.default import ExchangeFetchAssignment, ExchangeSubmit
 from nbgrader.preprocessors import GetGrades
 from traitlets.config import Config
 
-from autograder import feedback_scrub
-from autograder.feedback_scrub import ScrubHiddenTests, ShowVerdicts
+from autograder.grading import feedback_scrub
+from autograder.grading.feedback_scrub import ScrubHiddenTests, ShowVerdicts
 from course.cli import main
 from course.feedback import html_text
 from course_harness import ROOT, TempCourse, cell, mutate, release_notebook, source_notebook
@@ -351,7 +351,7 @@ def test_course_feedback_refuses_a_configuration_without_the_scrubbing(graded, c
         config.write_text(saved + "\nc.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades']\n")
         assert cli(course, "feedback", A) == 2
         err = capsys.readouterr().err
-        assert "lacks autograder.feedback_scrub.ScrubHiddenTests" in err and "show hidden tests" in err
+        assert "lacks autograder.grading.feedback_scrub.ScrubHiddenTests" in err and "show hidden tests" in err
     finally:
         config.write_text(saved)
 

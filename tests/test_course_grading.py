@@ -81,5 +81,5 @@ def test_tampering_feedback_says_so(checked):
         path = folder / "autograded" / f"tampering-{i}" / bank.ASSIGNMENT / f"{bank.ASSIGNMENT}.ipynb"
         errors = [o for c in nbformat.read(path, as_version=4).cells for o in c.get("outputs", [])
                   if o.get("output_type") == "error"]
-        # the static scan (autograder.tamper_scan) or the in-kernel check (autograder.integrity) says so
+        # the static scan (autograder.grading.tamper_scan) or the in-kernel check (autograder.checks.integrity) says so
         assert any("integrity check" in o["evalue"].lower() for o in errors), entry["name"]

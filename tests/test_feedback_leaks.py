@@ -31,7 +31,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.feedback_scrub import DROPPED_NOTE, HIDDEN_MESSAGE, PASSED, STUDENT_MESSAGE, ShowVerdicts
+from autograder.grading.feedback_scrub import DROPPED_NOTE, HIDDEN_MESSAGE, PASSED, STUDENT_MESSAGE, ShowVerdicts
 from course import banks
 from course.banks import hostile_feedback
 from course.banks.adversarial import Context

@@ -1,4 +1,4 @@
-"""What the grader prepares once so that each sandboxed kernel need not (autograder/sandbox.py):
+"""What the grader prepares once so that each sandboxed kernel need not (autograder/grading/sandbox.py):
 
 - compile_course_packages: the course's packages are read-only inside the sandbox, so their
   bytecode is written before a batch, and every kernel finds it up to date;
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import autograder
 import mini_autograd
-from autograder.sandbox import compile_course_packages, matplotlib_cache
+from autograder.grading.sandbox import compile_course_packages, matplotlib_cache
 
 
 def _sources():

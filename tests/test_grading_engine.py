@@ -1,4 +1,4 @@
-"""The grading engine (autograder/engine.py) and `course grade`, on real notebooks, real nbgrader,
+"""The grading engine (autograder/grading/engine.py) and `course grade`, on real notebooks, real nbgrader,
 real sandboxes (bubblewrap), a real SQLite gradebook and a real PostgreSQL server.
 
 - The adversarial bank (course/banks/adversarial.py) graded in one batch: each attack gets its
@@ -23,8 +23,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.engine import GradingEngine
-from autograder.sandbox import FIRST_SLOT_UID
+from autograder.grading.engine import GradingEngine
+from autograder.grading.sandbox import FIRST_SLOT_UID
 from course import banks
 from course.banks.adversarial import ATTACKS, Context, every_attack
 from course.banks import hostile_files
@@ -175,7 +175,7 @@ def test_an_input_transformer_would_pass_blank_work_without_the_check_after_each
     """The control for the hook attacks: blank work with an input transformer (installed from a module,
     which the tamper scan cannot read) scores 100 when the grader's integrity check after each test
     cell is switched off, and 0 with it."""
-    from autograder import executor
+    from autograder.grading import executor
     from course.banks import hostile_kernel
 
     def blank_with_transformer(ctx):
@@ -251,9 +251,9 @@ def test_nbgrader_autograde_in_the_course_runs_student_code_in_the_sandbox(tmp_p
 
     # As a user who cannot start the sandbox (not root), nbgrader's own API (the formgrader's button)
     # refuses rather than running the notebook in a plain kernel.
-    import autograder.sandbox
+    import autograder.grading.sandbox
 
-    monkeypatch.setattr(autograder.sandbox.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(autograder.grading.sandbox.os, "geteuid", lambda: 1000)
     outcome = Course(root).api().autograde(ASSIGNMENT, "sol", force=True)
     said = f"{outcome.get('error')}\n{outcome.get('log')}"
     assert not outcome["success"]
@@ -412,7 +412,7 @@ def test_without_bubblewrap_the_kernel_user_must_be_able_to_run_python(tmp_path)
     filesystem; where that user cannot reach the Python environment (for example a virtual
     environment in a clone under /root, which is 0700, whatever Python it was made from), grading
     refuses up front with a message saying what to do; elsewhere it goes ahead."""
-    from autograder.sandbox import Sandbox, SandboxUnavailable
+    from autograder.grading.sandbox import Sandbox, SandboxUnavailable
 
     sandbox = Sandbox(isolated=False)
     assert "bwrap" not in " ".join(sandbox.kernel_argv(tmp_path, 0, tmp_path / "c.json"))

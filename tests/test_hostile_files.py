@@ -38,8 +38,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.intake import read_submission
-from autograder.student_ids import MAX_LENGTH, id_problem, slug
+from autograder.grading.intake import read_submission
+from autograder.grading.student_ids import MAX_LENGTH, id_problem, slug
 from course.banks.adversarial import Context
 from course.banks.hostile_files import ATTACKS, Fifo, Link, write_files
 from course.course_dir import Course

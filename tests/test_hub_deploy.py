@@ -22,7 +22,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from autograder.sandbox import SLOT_LOCKS
+from autograder.grading.sandbox import SLOT_LOCKS
 from course.hub import k8s_exchange
 from course.hub.config import EXTENSIONS, HubSettings
 

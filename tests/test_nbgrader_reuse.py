@@ -1,4 +1,4 @@
-"""autograder/nbgrader_reuse.py: within a grading batch nbgrader reuses its database engine and
+"""autograder/grading/nbgrader_reuse.py: within a grading batch nbgrader reuses its database engine and
 its metadata validator; the validation is as strict as nbgrader's own, and afterwards nbgrader is
 as it was."""
 
@@ -14,7 +14,7 @@ from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.preprocessors import CheckCellMetadata
 
 import course.nbgrader_course  # noqa: F401  (puts nbgrader's `alembic` on PATH, as for every new gradebook)
-from autograder.nbgrader_reuse import reusing_nbgrader
+from autograder.grading.nbgrader_reuse import reusing_nbgrader
 
 
 def _graded_cell(**metadata):

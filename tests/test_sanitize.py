@@ -1,4 +1,4 @@
-"""autograder.sanitize: what a student wrote, made inert, with what teaching needs kept.
+"""autograder.grading.sanitize: what a student wrote, made inert, with what teaching needs kept.
 
 Unit tests on the sanitiser's pieces and on whole notebooks (the 01_derivatives solution with
 payloads added); hypothesis checks that nothing executable survives arbitrary text around the
@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import mini_autograd as ag
-from autograder.sanitize import (REMOVED_NOTE, SanitizeNotebook, clean_data, clean_html, clean_markdown,
+from autograder.grading.sanitize import (REMOVED_NOTE, SanitizeNotebook, clean_data, clean_html, clean_markdown,
                                  clean_output, clean_svg, clean_tex, render_markdown, sanitize_notebook)
 from course_harness import source_notebook
 

@@ -1,5 +1,5 @@
 """Several grading processes sharing one class through a real PostgreSQL gradebook
-(autograder/work_queue.py, `course grade --run-id`).
+(autograder/grading/work_queue.py, `course grade --run-id`).
 
 - The queue itself: two processes' claims never overlap, nobody waits for a row another holds,
   and a claim whose holder dies (its connection gone) is taken by the next process to ask.
@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from autograder.work_queue import TABLE, SharedQueue
+from autograder.grading.work_queue import TABLE, SharedQueue
 from course import banks
 from course.course_dir import Course
 from course.cli import main

@@ -4,9 +4,9 @@ the in-process integrity check."""
 import numpy as np
 import pytest
 
-import autograder
-from autograder import integrity
-from autograder.tamper_scan import scan_source
+import autograder.checks
+from autograder.checks import integrity
+from autograder.grading.tamper_scan import scan_source
 
 ALIASES = {"np": "numpy", "ag": "mini_autograd", "numpy": "numpy", "mini_autograd": "mini_autograd",
            "autograder": "autograder", "builtins": "builtins", "math": "math", "sys": "sys"}
@@ -37,9 +37,9 @@ def findings(source):
     "%time x = 1\nnp.allclose = None",
     "for check_values in [print]:\n    pass",
     "with open('f') as np:\n    pass",
-    "from autograder import check_values",
-    "import autograder.checks as c\nc.worst_mismatch = lambda *a, **k: None",
-    "from autograder import feedback\nfeedback.likely_cause = None",
+    "from autograder.checks import check_values",
+    "import autograder.checks.gradients as c\nc.worst_mismatch = lambda *a, **k: None",
+    "from autograder.checks import messages\nmessages.likely_cause = None",
     "def f():\n    global check_values\n    check_values = print",
     "import sys\nsys.setprofile(None)",
     # IPython's and the interpreter's machinery (issue 8, class 3)
@@ -117,8 +117,8 @@ def test_integrity_check_catches_and_names_rebinding():
     original = np.allclose
     try:
         np.allclose = lambda *args, **kwargs: True
-        with pytest.raises(autograder.TamperingDetected, match=r"Exercise 9.*np\.allclose.*scores 0"):
-            autograder.check_values([1.0], [2.0], "Exercise 9")
+        with pytest.raises(autograder.checks.TamperingDetected, match=r"Exercise 9.*np\.allclose.*scores 0"):
+            autograder.checks.check_values([1.0], [2.0], "Exercise 9")
     finally:
         np.allclose = original
     integrity.verify("Exercise 0")
@@ -130,7 +130,7 @@ def test_checks_use_their_own_references():
     try:
         np.allclose = lambda *args, **kwargs: True
         with pytest.raises(AssertionError):
-            autograder.check_values([1.0, 2.0], [1.0, 3.0], "Exercise 9")
+            autograder.checks.check_values([1.0, 2.0], [1.0, 3.0], "Exercise 9")
     finally:
         np.allclose = original
 
@@ -141,8 +141,22 @@ def test_class_patching_is_detected():
     original = ag.ops.Multiply.backward
     try:
         ag.ops.Multiply.backward = lambda self, grad: (grad, grad)
-        with pytest.raises(autograder.TamperingDetected, match="Multiply.backward"):
+        with pytest.raises(autograder.checks.TamperingDetected, match="Multiply.backward"):
             integrity.verify("Exercise 2")
     finally:
         ag.ops.Multiply.backward = original
     integrity.verify("Exercise 2")
+
+
+def test_the_grader_never_takes_the_in_kernel_snapshot():
+    """autograder.grading (engine, executor, preprocessors) imports nothing of autograder.checks, whose
+    import snapshots numpy and installs IPython hooks: that belongs in a student's kernel only."""
+    import subprocess
+    import sys
+    program = ("import sys\n"
+               "import autograder.grading.engine, autograder.grading.sandboxed_execute, autograder.grading.feedback_scrub\n"
+               "import autograder.grading.lock_to_source, autograder.grading.tamper_scan, autograder.grading.sanitize\n"
+               "import course.cli\n"
+               "print(sorted(m for m in sys.modules if m.startswith('autograder.checks')))")
+    printed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout
+    assert printed.strip() == "[]"

@@ -213,7 +213,7 @@ def train(model, X, y, epochs, lr, batch_size, seed=0):""",
          breaks=["ex6-steps-tests", "ex6-spirals-tests", "ex7-tests", "ex8-network-tests", "ex8-bump-tests"]),
     dict(name="train patches the checker's accuracy while the check runs", cell="ex6-solution", source='''
 def train(model, X, y, epochs, lr, batch_size, seed=0):
-    import autograder.training_checks as checks
+    import autograder.checks.training as checks
     checks.network_accuracy = lambda *args: 1.0
     checks._compare_parameters = lambda *args, **kwargs: None
     return [1.0 / (epoch + 1) for epoch in range(epochs)]

@@ -209,7 +209,7 @@ ag.jacobian = lambda f, x, mode="reverse": 0.0
 def derivative(f, x):""", breaks=_from("ex3-tests")),
     dict(name="replaces the checks' comparison through an alias import (not visible to a static scan)",
          cell="ex4-solution", source='''
-import autograder.forward_checks as fc
+import autograder.checks.forward_mode as fc
 
 fc._compare = lambda *args, **kwargs: None
 

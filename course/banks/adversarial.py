@@ -205,7 +205,7 @@ ATTACKS = [
     Attack("replaces the checks in the notebook", _bank("TAMPERING", 1), 30, "integrity check"),
     Attack("patches the autograder module", _edit(
         "ex1-solution", "def forward_difference(f, x, h):",
-        "import autograder.checks\nautograder.checks.check_values = lambda *args, **kwargs: None\n\ndef forward_difference(f, x, h):"),
+        "import autograder.checks.gradients\nautograder.checks.gradients.check_values = lambda *args, **kwargs: None\n\ndef forward_difference(f, x, h):"),
         0, "integrity check"),
     Attack("edits a test cell to print success", _edited_test_cell, 85, "Exercise 1"),
     Attack("deletes a test cell", _deleted_test_cell, 85, "Exercise 1"),

@@ -7,7 +7,7 @@ display it, rewrite an earlier display with it, raise it, put it in an exception
 reports, stash it for a later cell, in
 plain text or encoded (base64, hex, rot13, reversed, split across lines). Each submission here is
 the instructor's solution with one such attack added (the reading written into a module that the
-cell imports, past autograder/tamper_scan.py's reading of the cells, so that what is tested is the
+cell imports, past autograder/grading/tamper_scan.py's reading of the cells, so that what is tested is the
 feedback); none may get hidden test code into the
 feedback page, Gradescope's results.json, grades.csv or the class report, and every student still
 gets a page with the checks' verdicts.
@@ -87,10 +87,10 @@ EARLY_DISPLAY = "_early = display({'text/plain': 'nothing to see'}, raw=True, di
 # Raising instead: the test cell stops with the code in the exception.
 RAISERS = {
     "ValueError": "raise ValueError('leak-raise: ' + code)",
-    "forged CheckFailed": ("from autograder.feedback import CheckFailed as _Failed\n"
+    "forged CheckFailed": ("from autograder.checks.messages import CheckFailed as _Failed\n"
                            "raise _Failed('Exercise 1 (forward difference): leak-forged ' + code)"),
     "forged CheckFailed, split and base64": (
-        "from autograder.feedback import CheckFailed as _Failed\n"
+        "from autograder.checks.messages import CheckFailed as _Failed\n"
         "raise _Failed('Exercise 1 (forward difference): leak-forged ' + '|'.join(code.split()) + ' '\n"
         "              + _encodings(code)['base64'] + ' ' + _encodings(code)['hex'])"),
     "an exception class named by the code": (

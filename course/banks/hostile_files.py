@@ -6,7 +6,7 @@ archive that was not screened). Each attack here is such a folder: a notebook th
 /dev/zero), a named pipe (reading it blocks forever), a device file, a link instead of timestamp.txt,
 and notebooks whose JSON nests deep enough to make json or nbformat run out of stack, or holds so
 many lists that reading it would take gigabytes. The engine must
-open none of the special files (autograder/intake.py), score each with the reason, and go on.
+open none of the special files (autograder/grading/intake.py), score each with the reason, and go on.
 
 Same form as course/banks/adversarial.py (`Attack`, `Context`; submissions of 01_derivatives), except
 that `build(ctx)` may give, instead of bytes, a `Link`, a `Fifo` or a `Device`: something that is not a

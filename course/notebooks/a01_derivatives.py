@@ -32,7 +32,7 @@ def build():
 
         import mini_autograd as ag
         from mini_autograd import finite_differences as fd
-        from autograder import check_between, check_unchanged, check_values, reference_functions
+        from autograder.checks import check_between, check_unchanged, check_values, reference_functions
         """, id="setup"),
 
         markdown("""

@@ -53,7 +53,7 @@ def build():
         import numpy as np
 
         import mini_autograd as ag
-        from autograder import check_backpropagation, check_operation, check_topological_order, check_values
+        from autograder.checks import check_backpropagation, check_operation, check_topological_order, check_values
         """, id="setup"),
         markdown("""
         ## How an operation node works

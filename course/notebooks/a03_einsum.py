@@ -45,7 +45,7 @@ def build():
         import numpy as np
 
         import mini_autograd as ag
-        from autograder import check_function, check_values, check_vjp
+        from autograder.checks import check_function, check_values, check_vjp
         """, id="setup"),
 
         markdown(r"""

@@ -33,8 +33,8 @@ def build():
 
         import mini_autograd as ag
         from mini_autograd.training import accuracy, train_classifier
-        from autograder import check_function, check_operation, check_values, check_vjp, reference_functions
-        from autograder.training_checks import (check_accuracy, check_bump, check_regularized_loss, check_sgd_steps,
+        from autograder.checks import check_function, check_operation, check_values, check_vjp, reference_functions
+        from autograder.checks.training import (check_accuracy, check_bump, check_regularized_loss, check_sgd_steps,
                                                 check_training)
         """, id="setup"),
 

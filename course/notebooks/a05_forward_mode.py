@@ -36,8 +36,8 @@ def build():
         import matplotlib.pyplot as plt
 
         import mini_autograd as ag
-        from autograder import CheckFailed, check_values
-        from autograder.forward_checks import (
+        from autograder.checks import CheckFailed, check_values
+        from autograder.checks.forward_mode import (
             check_choice, check_derivative, check_dual_arithmetic, check_dual_functions, check_dual_jvp,
             check_forward_jacobian, check_jvp, check_raises,
         )

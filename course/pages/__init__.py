@@ -5,7 +5,7 @@ nbgrader 0.9.6 renders both with nbconvert's HTMLExporter and its own Jinja temp
 load MathJax 2 from a CDN. What the course changes, through configuration only
 (``configure(c)``, called from nbgrader_config.py):
 
-* every notebook is sanitised again as it is rendered (autograder.sanitize.SanitizeNotebook as
+* every notebook is sanitised again as it is rendered (autograder.grading.sanitize.SanitizeNotebook as
   an exporter preprocessor): a notebook graded by plain nbgrader, or before the sanitiser existed,
   is shown as safely as one the grading engine wrote;
 * the student's id, first and last name, and the notebook and assignment names reach the
@@ -104,4 +104,4 @@ def configure(c) -> None:
     # Ours first: their mathjax.html.j2 is found before nbconvert's; nbgrader's templates do the rest.
     c.HTMLExporter.extra_template_basedirs = [str(TEMPLATES), nbgrader_templates]
     c.HTMLExporter.filters = {"course_mathjax": "course.pages.mathjax_scripts"}
-    c.HTMLExporter.preprocessors = ["course.pages.EscapePageFields", "autograder.sanitize.SanitizeNotebook"]
+    c.HTMLExporter.preprocessors = ["course.pages.EscapePageFields", "autograder.grading.sanitize.SanitizeNotebook"]

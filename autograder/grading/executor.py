@@ -1,6 +1,6 @@
 """Run one submission's notebooks, cell by cell, in sandboxed kernels; survive what student code does.
 
-This runs in a worker process of the grading engine (autograder/engine.py) and never touches the
+This runs in a worker process of the grading engine (autograder/grading/engine.py) and never touches the
 gradebook: it takes sanitized notebooks in and gives executed notebooks back. nbclient drives the
 kernel; what this module adds is what nbgrader's Execute lacks:
 
@@ -19,7 +19,7 @@ kernel; what this module adds is what nbgrader's Execute lacks:
   stderr go nowhere: a kernel cannot write to the grader's terminal.
 - **A test passes only when it says so.** A test cell whose execution the kernel reports as failed
   gets an error output even if student code hid the exception; after a test cell that passed, the
-  grader asks the kernel's integrity check (autograder.integrity.report) whether IPython's and the
+  grader asks the kernel's integrity check (autograder.checks.integrity.report) whether IPython's and the
   interpreter's machinery are still as the setup cell left them, and a test cell after which they
   are not fails. nbgrader scores a test cell by whether it has an error output, so these outputs
   are what makes such a cell score 0.
@@ -54,9 +54,9 @@ from .sandbox import Sandbox
 MAX_MESSAGE_BYTES = 64 * 2**20
 """Largest message part the grader accepts from a kernel; ZeroMQ drops larger ones unread."""
 
-INTEGRITY_PROBE = "__import__('autograder.integrity', fromlist=['report']).report()"
+INTEGRITY_PROBE = "__import__('autograder.checks.integrity', fromlist=['report']).report()"
 """Evaluated in the kernel (as a user expression, not through the cell's input transformers) after
-each test cell that passed; autograder.integrity.report returns 'intact' when nothing was changed."""
+each test cell that passed; autograder.checks.integrity.report returns 'intact' when nothing was changed."""
 
 _zmq_contexts: dict[int, zmq.asyncio.Context] = {}
 
@@ -121,7 +121,7 @@ def is_test_cell(cell: NotebookNode) -> bool:
 
 GRADER_ERRORS = ("CellTimeoutError", "KernelDied", "NotRun", "UnreadableOutput", "TestDidNotPass", "TamperingDetected")
 """The error outputs the grader itself writes into a notebook; feedback shows their messages
-(autograder/feedback_scrub.py reads this list)."""
+(autograder/grading/feedback_scrub.py reads this list)."""
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:

@@ -7,7 +7,7 @@ methods of their classes). The checks use references taken at that moment, so a 
 who rebinds ``np.allclose`` cannot change their verdict; and every check first compares the
 live modules with the snapshot, so tampering is reported and fails the exercise.
 
-The machinery that decides how cells run is watched too (``autograder.hooks``): IPython's input and
+The machinery that decides how cells run is watched too (``autograder.checks.hooks``): IPython's input and
 AST transformers, exception handlers, event callbacks, display and exception hooks, the shell's and
 kernel's methods, and the interpreter's trace, profile, import and display hooks. A hook that runs
 code from anywhere but the installed packages is tampering.
@@ -39,7 +39,7 @@ _WATCHED_MODULE_NAMES = ("numpy", "numpy.testing", "numpy.linalg", "builtins", "
 # Names that legitimately change after the snapshot: our own mutable globals, and the
 # builtins that IPython's kernel installs or swaps at every cell.
 _MUTABLE_GLOBALS = {
-    "autograder.integrity": {"_snapshot", "_watch", "_hooks"},
+    "autograder.checks.integrity": {"_snapshot", "_watch", "_hooks"},
     "builtins": {"input", "raw_input", "get_ipython", "display", "exit", "quit", "help", "copyright",
                  "credits", "license", "breakpoint"},
 }
@@ -178,7 +178,7 @@ class TamperingDetected(AssertionError):
 
 _snapshot: _Snapshot | None = None
 _watch: _NotebookWatch | None = None
-_hooks = None   # HookSnapshot, from autograder.hooks
+_hooks = None   # HookSnapshot, from autograder.checks.hooks
 
 
 def install() -> None:
@@ -228,7 +228,7 @@ def problems() -> list[str]:
 
 def report() -> str:
     """'intact', or what was changed: the grader evaluates this after every test cell that passed
-    (autograder/executor.py), outside the cell's own code."""
+    (autograder/grading/executor.py), outside the cell's own code."""
     try:
         found = problems()
     except Exception as error:   # noqa: BLE001 - a broken check is itself a finding

@@ -11,12 +11,11 @@ import os
 import types
 from dataclasses import dataclass
 
+from .. import student_text_markers
 from . import integrity as safe
 
-# Text a check quotes from the student's own code (an exception message) sits between these two
-# invisible characters, so that feedback can leave it out: student code may have put anything in
-# it (autograder/feedback_scrub.py shows the rest of the message).
-STUDENT_TEXT_START, STUDENT_TEXT_END = "\u2062", "\u2063"
+STUDENT_TEXT_START, STUDENT_TEXT_END = student_text_markers.START, student_text_markers.END
+
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
 _TracebackType = types.TracebackType

@@ -1,6 +1,6 @@
 """The out-of-kernel half of tamper detection: read the student's code before it runs.
 
-The in-kernel half (``autograder.integrity``) catches changes to numpy, builtins,
+The in-kernel half (``autograder.checks.integrity``) catches changes to numpy, builtins,
 mini_autograd and the checks while the notebook runs. A determined student could also
 switch that off from inside the kernel, so the grader, outside the kernel, first reads every
 cell the student could edit and looks for code that rebinds what the checks rely on:
@@ -160,7 +160,7 @@ def _scan_tree(tree: ast.AST, cell: str, aliases: dict[str, str], protected_name
             continue
         findings.append(Finding(cell, getattr(node, "lineno", 0), f"uses the magic %{name or method}"))
     aliases = dict(aliases)
-    for node in ast.walk(tree):  # `import autograder.checks as c` in the cell makes `c` an alias too
+    for node in ast.walk(tree):  # `import autograder.checks.gradients as c` in the cell makes `c` an alias too
         if isinstance(node, ast.Import):
             for alias in node.names:
                 if alias.name.split(".")[0] in PROTECTED_MODULES:

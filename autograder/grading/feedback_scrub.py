@@ -27,7 +27,7 @@ A failure is shown as follows (``failure``):
 - the message of an error named CheckFailed or TamperingDetected (the checks), or CellTimeoutError,
   KernelDied, NotRun, UnreadableOutput or TestDidNotPass (the grader), through ``check_message``:
   student code can raise or forge these, so no part of the message is trusted. What the checks
-  quote from student code (an exception's message, marked by autograder.feedback.student_text)
+  quote from student code (an exception's message, marked by autograder.checks.messages.student_text)
   is replaced by a note; every word that is not a word of the course (the checks, mini_autograd,
   the student version of the notebook, the labels the tests give the checks, Python's builtins)
   becomes "…"; at most 24 numbers of at most 12 characters; no paths; printable ASCII; at most
@@ -63,14 +63,14 @@ from nbgrader.utils import determine_grade
 from traitlets import Integer, Unicode
 
 from .executor import GRADER_ERRORS
-from .feedback import STUDENT_TEXT_END, STUDENT_TEXT_START
+from ..student_text_markers import END as STUDENT_TEXT_END, START as STUDENT_TEXT_START
 
 BEGIN, END = "BEGIN HIDDEN TESTS", "END HIDDEN TESTS"  # nbgrader's ClearHiddenTests delimiters
 PLACEHOLDER = "# hidden tests"
 MIN_SECRET = 12  # shorter hidden lines ("x = 1.0") are ordinary code, not telling
 
-# Who may put a message in front of a student: the checks (autograder/feedback.py, integrity.py)
-# and the grader's own error outputs (autograder/executor.py).
+# Who may put a message in front of a student: the checks (autograder/checks/messages.py, integrity.py)
+# and the grader's own error outputs (autograder/grading/executor.py).
 AUTHORED = tuple(dict.fromkeys(("CheckFailed", "TamperingDetected", *GRADER_ERRORS)))
 BUILTIN_EXCEPTIONS = frozenset(name for name, value in vars(builtins).items()
                                if isinstance(value, type) and issubclass(value, BaseException))
@@ -262,7 +262,7 @@ def has_hidden_tests(cell, hidden: HiddenTests) -> bool:
 
 
 def tamper_scan_message(cell) -> str | None:
-    """The message autograder.tamper_scan put in front of this test cell's code, if it did: taken
+    """The message autograder.grading.tamper_scan put in front of this test cell's code, if it did: taken
     from the code the grader wrote, not from what the cell printed."""
     first = cell.get("source", "").split("\n", 1)[0]
     match = TAMPER_PREFIX.fullmatch(first)
@@ -385,7 +385,7 @@ class ShowVerdicts(HiddenTestsPreprocessor):
 def text_outputs(outputs: list) -> list:
     """The outputs of a cell that ran before any hidden test: printed text, errors and displays (the
     Graphviz drawings and plots; SanitizeNotebook makes them safe to render). The grader lets a display
-    be updated only while its own cell runs (autograder/executor.py), so no later cell, which may have
+    be updated only while its own cell runs (autograder/grading/executor.py), so no later cell, which may have
     read a hidden test, can have rewritten one. Execution results and displays keep their data."""
     kept = []
     for output in outputs:

@@ -5,14 +5,14 @@ on a single server that is the instructor, or root. The course's nbgrader_config
 step in its place in ``Autograde.autograde_preprocessors``, so every path that runs student code
 through nbgrader goes through the sandbox: ``nbgrader autograde`` in the course folder, and the
 formgrader's "autograde" button. It runs the notebook with the grading engine's executor
-(autograder/executor.py: bubblewrap, an unprivileged user, resource limits, a dead kernel costs
+(autograder/grading/executor.py: bubblewrap, an unprivileged user, resource limits, a dead kernel costs
 one cell) and hands nbgrader the executed notebook.
 
 The sandbox needs root (to start kernels as their own unprivileged users). Where the process is
 not root, or bubblewrap cannot run, this step refuses, saying to grade with ``course grade``
 instead, and nbgrader reports that as a failed autograde: nothing runs unsandboxed.
 
-``course grade`` (autograder/engine.py) does not use this step: it runs kernels in its own pool of
+``course grade`` (autograder/grading/engine.py) does not use this step: it runs kernels in its own pool of
 workers and replaces this step by the results.
 """
 

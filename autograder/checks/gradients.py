@@ -13,7 +13,7 @@ from __future__ import annotations
 import mini_autograd as ag
 
 from . import integrity as safe
-from .feedback import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
+from .messages import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64, numeric_directional, numeric_vjp
 
 FULL_JACOBIAN_LIMIT = 400  # output size x input size up to which every Jacobian entry is checked

@@ -1,6 +1,6 @@
 """Checks for the MLP assignment: losses on models, SGD loops, trained networks.
 
-Like ``autograder.checks``, every check first verifies integrity, runs the student's code on
+Like ``autograder.checks.gradients``, every check first verifies integrity, runs the student's code on
 inputs it makes itself, judges the result with references taken when this module was
 imported (before any student code ran), and verifies integrity again after the student's
 code has run (it may have changed numpy or mini_autograd while it ran).
@@ -23,8 +23,8 @@ import numpy
 import mini_autograd as ag
 
 from . import integrity as safe
-from .checks import _fail, call_student
-from .feedback import likely_cause, mismatch_message, student_text, worst_mismatch
+from .gradients import _fail, call_student
+from .messages import likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64
 
 # References taken at import (the setup cell imports this module before any student code).

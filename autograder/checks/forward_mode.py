@@ -1,6 +1,6 @@
 """Checks for forward mode (assignment 05): dual numbers, JVP rules, forward-mode Jacobians.
 
-They keep the contract of ``autograder.checks``: every check first verifies that nothing it
+They keep the contract of ``autograder.checks.gradients``: every check first verifies that nothing it
 relies on was changed (``integrity.verify``), makes its own seeded inputs, compares in float64
 with references (exact rules, ``mini_autograd``'s ``jvp`` and ``jacobian``, reverse-mode
 Jacobians of the reference Operations) and raises ``CheckFailed`` with feedback that names the
@@ -12,7 +12,7 @@ only the constructor and the ``.value`` / ``.tangent`` of the student's ``Dual``
 the student's Dual arithmetic costs only the Dual exercise.
 
 Importing this module also adds the ``autograder`` and ``mini_autograd`` modules that were
-imported after autograder's snapshot (``autograder.checks``, ``.feedback``, ``.numeric`` and this
+imported after autograder's snapshot (``autograder.checks.gradients``, ``.feedback``, ``.numeric`` and this
 module itself) to that snapshot, so that rebinding a name inside them is detected as well.
 """
 
@@ -23,8 +23,8 @@ import numpy
 import mini_autograd as ag
 
 from . import integrity as safe
-from .checks import _as_array, _check_not_mutated, _check_same_shape, _fail, _random_inputs, call_student
-from .feedback import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
+from .gradients import _as_array, _check_not_mutated, _check_same_shape, _fail, _random_inputs, call_student
+from .messages import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64
 
 # References taken at import, in the notebook's locked setup cell (before any student code).

@@ -1,6 +1,6 @@
 """The grading engine: nbgrader's autograde, in parallel, with every kernel in a sandbox.
 
-A grading process claims submissions from its queue (autograder/work_queue.py: the whole class
+A grading process claims submissions from its queue (autograder/grading/work_queue.py: the whole class
 when it grades alone, or a share of it when several processes, on one machine or many, grade one
 class through the PostgreSQL gradebook) and hands each to a worker process. The worker does all
 of that submission's work, so the parent's own work per submission is a few milliseconds and it
@@ -10,8 +10,8 @@ keeps any number of workers busy:
    wrong nbformat, not UTF-8, empty, renamed, missing) become reasons, not crashes.
 2. **Sanitize**: nbgrader's sanitize preprocessors from the course config (clear outputs, put
    back the source version of test cells, the tamper scan, ...).
-3. **Execute**: the sanitized notebooks run in sandboxed kernels (autograder/executor.py,
-   autograder/sandbox.py); a kernel that dies costs one cell.
+3. **Execute**: the sanitized notebooks run in sandboxed kernels (autograder/grading/executor.py,
+   autograder/grading/sandbox.py); a kernel that dies costs one cell.
 4. **Save**: nbgrader's own Autograde converter runs on the staged (already sanitized)
    submission with its Execute step replaced by `ReplaySandboxRun`, which hands over the sandbox's
    executed notebook; so SaveAutoGrades, late penalties, output limits and the autograded/ files
