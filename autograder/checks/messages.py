@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from .. import student_text_markers
 from . import integrity as safe
+from .tolerances import ROUNDING
 
 STUDENT_TEXT_START, STUDENT_TEXT_END = student_text_markers.START, student_text_markers.END
 
@@ -94,12 +95,17 @@ def worst_mismatch(got, expected, atol: float, rtol: float) -> Mismatch | None:
     return Mismatch(index, e, g, abs_error, abs_error / max(abs(e), 1e-12))
 
 
-def _close(a, b, rtol=1e-4, atol=1e-6) -> bool:
-    a = safe.np_asarray(a, dtype=float)
-    b = safe.np_asarray(b, dtype=float)
-    if a.shape != b.shape or a.size == 0:
+def _is_multiple(got, expected, factor: float) -> bool:
+    """got == factor * expected for every element: the same ratio everywhere, with at least one
+    element clearly nonzero. Only then is "a factor is missing" evidence, not a coincidence:
+    elements that are zero in expected must be zero in got too (no atol slack hides them)."""
+    if got.shape != expected.shape or got.size == 0:
         return False
-    return bool(safe.np_allclose(a, b, rtol=rtol, atol=atol)) and bool(safe.np_any(safe.np_abs(b) > atol))
+    scale = float(safe.np_max(safe.np_abs(expected)))
+    if scale < 1e-8:
+        return False
+    allowed = ROUNDING.atol * scale + 1e-4 * safe.np_abs(factor * expected)
+    return bool(safe.np_all(safe.np_abs(got - factor * expected) <= allowed))
 
 
 def likely_cause(got, expected, *, grad_output=None, local_derivative=None, batch_axis_summed_shape=None) -> str | None:
@@ -119,20 +125,20 @@ def likely_cause(got, expected, *, grad_output=None, local_derivative=None, batc
         return "the result contains NaN or inf: look for a division by zero, log of 0 or exp overflow"
     if safe.np_all(got == 0) and safe.np_any(expected != 0):
         return "the result is all zeros: is something not computed, or not multiplied in?"
-    if got.ndim >= 2 and got.shape[-1] == got.shape[-2] and _close(safe.np_swapaxes(got, -1, -2), expected):
+    if got.ndim >= 2 and got.shape[-1] == got.shape[-2] and _is_multiple(safe.np_swapaxes(got, -1, -2), expected, 1.0):
         return "the gradient is transposed"
-    if _close(-got, expected):
+    if _is_multiple(got, expected, -1.0):
         return "the sign is flipped"
     for factor, words in ((2.0, "twice"), (0.5, "half")):
-        if _close(got, factor * expected):
+        if _is_multiple(got, expected, factor):
             return f"the result is {words} the expected value: a factor is {'counted twice' if factor == 2 else 'missing'}"
     if expected.ndim >= 1 and expected.shape[0] > 1:
         n = expected.shape[0]
-        if _close(got, expected * n):
+        if _is_multiple(got, expected, float(n)):
             return f"the result is {n}x too large: divide by the batch size (the loss is a mean, not a sum)"
-        if _close(got, expected / n):
+        if _is_multiple(got, expected, 1.0 / n):
             return f"the result is {n}x too small: the batch size was divided out twice"
-    if local_derivative is not None and _close(got, local_derivative):
+    if local_derivative is not None and _is_multiple(got, safe.np_asarray(local_derivative, dtype=float), 1.0):
         return "it is the local derivative only: multiply it by the upstream gradient (grad_output), the chain rule"
     return None
 
