@@ -364,3 +364,61 @@ def test_tensordot_of_6d_operands():
     a, b = operands_for([(1, 2, 1, 2, 1, 2), (2, 1, 2, 1, 2, 1)], 9)
     np.testing.assert_allclose(ag.tensordot(ag.Variable(a), b, 3).value, np.tensordot(a, b, 3), rtol=1e-12)
     ag.gradcheck(lambda x, y: ag.tensordot(x, y, 3), a, b)
+
+
+# --- the engine's rule is the notebook's rule ---------------------------------------------
+
+
+def notebook_einsum_backward(subscripts, operands, grad, k):
+    """Assignment 3's einsum backward, as students write it: the same einsum with the output's
+    gradient in the place of operand k and its subscripts as the output; vectors of ones copy
+    along letters summed away in the forward pass; a repeated letter writes into a diagonal."""
+    terms, output = subscripts.split("->")[0].split(","), subscripts.split("->")[1]
+    other_terms, other_operands = terms[:k] + terms[k + 1:], operands[:k] + operands[k + 1:]
+    term, x = terms[k], operands[k]
+    unique = "".join(dict.fromkeys(term))
+    ones = {c: np.ones(n) for c, n in zip(term, np.shape(x)) if c not in output + "".join(other_terms)}
+    spec = ",".join([output, *other_terms, *ones]) + "->" + unique
+    partial = np.einsum(spec, grad, *other_operands, *ones.values())
+    if unique == term:
+        return partial
+    result = np.zeros(np.shape(x))
+    np.einsum(term + "->" + unique, result)[...] = partial
+    return result
+
+
+@st.composite
+def explicit_letter_problems(draw):
+    """Explicit subscripts of letters only (repeats within a term allowed), one size per letter."""
+    pool = draw(st.lists(st.sampled_from("abcdij"), min_size=1, max_size=4, unique=True))
+    size = {c: draw(st.integers(1, 3)) for c in pool}
+    terms = [draw(st.lists(st.sampled_from(pool), max_size=4)) for _ in range(draw(st.integers(1, 3)))]
+    used = sorted(set(c for t in terms for c in t))
+    out = draw(st.permutations(used)) if used else []
+    out = out[: draw(st.integers(0, len(out)))]
+    subscripts = ",".join("".join(t) for t in terms) + "->" + "".join(out)
+    return subscripts, [tuple(size[c] for c in t) for t in terms]
+
+
+@settings(max_examples=80, deadline=None)
+@given(problem=explicit_letter_problems(), seed=st.integers(0, 2**16))
+def test_engine_gradients_equal_the_notebook_rule(problem, seed):
+    subscripts, shapes = problem
+    arrays = operands_for(shapes, seed)
+    variables = [ag.Variable(a) for a in arrays]
+    out = ag.einsum(subscripts, *variables)
+    grad = np.random.default_rng(seed + 1).standard_normal(np.shape(out.value))
+    grads = ag.compute_gradients(out, grad)
+    for k, (v, a) in enumerate(zip(variables, arrays)):
+        expected = notebook_einsum_backward(subscripts, arrays, grad, k)
+        got = grads.get(v, np.zeros_like(a))
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12, err_msg=f"{subscripts} {shapes}, operand {k}")
+
+
+def test_diagonal_gradient_leaves_the_output_gradient_alone():
+    """'ii->i': the gradient is written into a fresh zero array, never into the caller's grad."""
+    x = ag.Variable(np.arange(9.0).reshape(3, 3))
+    seed = np.array([1.0, 2.0, 3.0])
+    ag.einsum("ii->i", x).backward(seed)
+    np.testing.assert_array_equal(x.grad, np.diag(seed))
+    np.testing.assert_array_equal(seed, [1.0, 2.0, 3.0])

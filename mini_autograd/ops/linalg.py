@@ -183,38 +183,26 @@ def parse_einsum(subscripts: str, shapes: list[tuple]) -> tuple[list[str], str]:
     return explicit_terms, output
 
 
-def _scatter_to_operand(values: np.ndarray, term: str, unique: str, shape: tuple, dtype) -> np.ndarray:
-    """Put ``values`` (axes in the order of ``unique``) into a zero array of ``shape`` whose axes
-    are labelled by ``term``. A letter repeated in ``term`` (as in 'ii') addresses a diagonal,
-    so only those entries receive values; the others have zero gradient."""
-    if term == unique:
-        return values
-    if len(set(term)) == len(term):
-        return np.transpose(values, [unique.index(c) for c in term])
-    full = np.zeros(shape, dtype=dtype)
-    # A strided view with one axis per distinct letter: the stride of a repeated letter is
-    # the sum of the strides of its axes, which walks along the diagonal.
-    strides = [sum(full.strides[i] for i, c in enumerate(term) if c == letter) for letter in unique]
-    sizes = [shape[term.index(letter)] for letter in unique]
-    diagonal = np.lib.stride_tricks.as_strided(full, shape=sizes, strides=strides, writeable=True)
-    diagonal[...] = values
-    return full
-
-
 class Einsum(Operation):
     """Z = einsum(subscripts, X_1, ..., X_n), any subscripts numpy accepts.
 
-    Z is a sum of products, so it is linear in each operand. The gradient of operand k is
-    "the same einsum with dL/dZ in the place of X_k":
+    Every einsum is a sum of products and so is linear in each operand. The gradient of
+    operand k is **the same einsum, with dL/dZ in the place of X_k and X_k's subscripts as
+    the output**: multiply the output's gradient (with the output's subscripts) by the other
+    operands, and ask for the subscripts of the operand you want.
 
-        dL/dX_k = einsum('<out>,<other terms>-><term k>', dL/dZ, X_1, .., X_n without X_k)
+        dL/dX_k = einsum('<out>,<other terms>-><term k>', dL/dZ, <the other operands>)
 
-    Three details make that true for every subscript form:
-    * a letter of term k that appears nowhere else was summed away, so its gradient is
-      copied (broadcast) along that axis;
-    * a letter repeated in term k ('ii') addresses a diagonal: the gradient goes to the
-      diagonal entries only, the rest of X_k gets zero;
-    * an axis of size 1 that numpy broadcast against a longer one is summed back.
+    For 'abc,bad->ab' that is einsum('ab,bad->abc', dL/dZ, Y) for X. numpy refuses some of
+    these strings; the helpers after this class handle those cases (``backward`` reads as the
+    rule above):
+    * a letter of term k that appears nowhere else ('c' above) was summed away in the
+      forward pass, so the gradient is copied along that axis (``_copy_along``);
+    * a letter repeated in term k ('ii') reads a diagonal: the gradient goes to the diagonal
+      entries only, the rest of X_k gets zero (``_onto_diagonal``);
+    * an axis of size 1 that numpy broadcast against a longer one gets a letter of its own,
+      so the gradient sums over it (``_own_letters_for_broadcast_axes``);
+    * '...' and implicit outputs were already written out as letters by ``parse_einsum``.
     """
 
     def __init__(self, subscripts: str):
@@ -230,38 +218,19 @@ class Einsum(Operation):
         except ValueError as error:
             raise ValueError(f"einsum({self.subscripts!r}) with operand shapes {', '.join(map(str, shapes))}: {error}") from None
 
-    def _relabelled(self):
-        """Give each operand's size-1 axes that were broadcast a letter of their own, so every
-        letter stands for one size in the gradient einsums."""
-        sizes: dict[str, int] = {}
-        for term, x in zip(self.terms, self.operands):
-            for letter, size in zip(term, np.shape(x)):
-                sizes[letter] = max(sizes.get(letter, 1), size)
-        used = set("".join(self.terms) + self.output_term)
-        fresh = iter(c for c in _LETTERS if c not in used)
-        terms = []
-        for term, x in zip(self.terms, self.operands):
-            terms.append("".join(next(fresh) if size == 1 and sizes[c] > 1 else c for c, size in zip(term, np.shape(x))))
-        return terms, sizes
-
     def backward(self, grad):
-        terms, sizes = self._relabelled()
+        terms = _own_letters_for_broadcast_axes(self.terms, self.operands)
+        operands, output = list(self.operands), self.output_term
         grads = []
-        for k, (term, x) in enumerate(zip(terms, self.operands)):
+        for k, x in enumerate(operands):
             if not self.inputs[k].requires_grad:
                 grads.append(None)
                 continue
-            others = [(t, o) for i, (t, o) in enumerate(zip(terms, self.operands)) if i != k]
-            available = set(self.output_term).union(*[set(t) for t, _ in others])
-            unique = "".join(dict.fromkeys(term))
-            computable = "".join(c for c in unique if c in available)
-            spec = ",".join([self.output_term] + [t for t, _ in others]) + "->" + computable
-            partial = np.einsum(spec, grad, *[o for _, o in others], optimize=len(others) > 0)
-            # Letters only in term k were summed away in the forward pass: copy along them.
-            if computable != unique:
-                partial = np.expand_dims(partial, [unique.index(c) for c in unique if c not in available])
-                partial = np.broadcast_to(partial, [np.shape(x)[term.index(c)] for c in unique])
-            grads.append(_scatter_to_operand(partial, term, unique, np.shape(x), partial.dtype))
+            others = terms[:k] + terms[k + 1:]
+            other_operands = operands[:k] + operands[k + 1:]
+            # the same einsum, with dL/dZ in the place of X_k and X_k's subscripts as the output
+            spec = ",".join([output] + others) + "->" + terms[k]
+            grads.append(_gradient_einsum(spec, grad, other_operands, np.shape(x)))
         return tuple(grads)
 
     def jvp(self, *tangents):
@@ -280,6 +249,59 @@ class Einsum(Operation):
 
     def label(self):
         return f"Einsum({self.subscripts!r})"
+
+
+# --- the general cases of the einsum rule ------------------------------------------
+
+
+def _gradient_einsum(spec: str, grad, other_operands: list, shape: tuple) -> np.ndarray:
+    """np.einsum(spec, grad, *other_operands) for a gradient spec '<out>,<others>-><term k>',
+    also where numpy refuses it: letters of term k found in no input were summed away in the
+    forward pass (``_copy_along``), and a repeated letter reads a diagonal (``_onto_diagonal``)."""
+    inputs, term = spec.split("->")
+    unique = "".join(dict.fromkeys(term))  # each letter once, in order
+    computable = "".join(c for c in unique if c in inputs)
+    partial = np.einsum(inputs + "->" + computable, grad, *other_operands, optimize=len(other_operands) > 0)
+    if computable != unique:
+        partial = _copy_along(partial, computable, unique, {c: n for c, n in zip(term, shape)})
+    return _onto_diagonal(partial, term, unique, shape)
+
+
+def _copy_along(partial: np.ndarray, letters: str, unique: str, sizes: dict) -> np.ndarray:
+    """``partial`` (axes ``letters``) copied along the letters of ``unique`` it lacks: letters
+    summed away in the forward pass, on which the gradient does not depend. (The notebook
+    multiplies by vectors of ones; a broadcast view gives the same values without the products.)"""
+    partial = np.expand_dims(partial, [unique.index(c) for c in unique if c not in letters])
+    return np.broadcast_to(partial, [sizes[c] for c in unique])
+
+
+def _onto_diagonal(values: np.ndarray, term: str, unique: str, shape: tuple) -> np.ndarray:
+    """Put ``values`` (axes in the order of ``unique``) into an array of ``shape`` whose axes are
+    labelled by ``term``. A letter repeated in ``term`` (as in 'ii') addresses a diagonal, so only
+    those entries receive values; the others have zero gradient."""
+    if term == unique:
+        return values
+    if len(set(term)) == len(term):
+        return np.transpose(values, [unique.index(c) for c in term])
+    full = np.zeros(shape, dtype=values.dtype)
+    # np.einsum('ii->i', full) is a writeable view of the diagonal, as in the notebook
+    np.einsum(term + "->" + unique, full)[...] = values
+    return full
+
+
+def _own_letters_for_broadcast_axes(terms: list, operands) -> list:
+    """The terms with a fresh letter for every axis of size 1 that numpy broadcast against a
+    longer axis of the same letter, so that every letter stands for one size in the gradient
+    einsums: in the gradient of that operand the fresh letter is found in no other input and
+    the einsum sums over the longer axis (the gradient of a broadcast)."""
+    sizes: dict[str, int] = {}
+    for term, x in zip(terms, operands):
+        for letter, size in zip(term, np.shape(x)):
+            sizes[letter] = max(sizes.get(letter, 1), size)
+    used = set("".join(terms))
+    fresh = iter(c for c in _LETTERS if c not in used)
+    return ["".join(next(fresh) if size == 1 and sizes[c] > 1 else c for c, size in zip(term, np.shape(x)))
+            for term, x in zip(terms, operands)]
 
 
 def einsum(subscripts: str, *operands):
