@@ -183,3 +183,53 @@ def test_failing_driver_check_draws_the_graph_with_the_culprit_highlighted(monke
     svgs = [o.data for o in shown if isinstance(o, IPython.display.SVG)]
     assert captions and "x and the operations that use it are highlighted" in captions[0]
     assert svgs and svgs[0].count("#ffd54f") == 3  # x, and the Multiply and Add that use it
+
+
+# --- integrity is verified after every call into student code -------------------------------------
+
+def _tampering(result):
+    """A student function that rebinds np.allclose while it runs, then returns ``result``."""
+    def student(*_):
+        np.allclose = lambda *args, **kwargs: True
+        return result(*_) if callable(result) else result
+    return student
+
+
+@pytest.fixture
+def restore_allclose():
+    from autograder.checks import TamperingDetected, integrity
+
+    original = np.allclose
+    yield TamperingDetected
+    np.allclose = original
+    integrity.verify("after the test")
+
+
+def test_check_function_verifies_integrity_after_student_code(restore_allclose):
+    with pytest.raises(restore_allclose, match="np.allclose"):
+        check_function(_tampering(lambda a: a * 2), lambda a: a * 2, [[(3,)]], "Ex")
+
+
+def test_check_vjp_verifies_integrity_after_student_code(restore_allclose):
+    with pytest.raises(restore_allclose, match="np.allclose"):
+        check_vjp(_tampering(lambda a, g: (g * 2,)), lambda a: a * 2, [[(3,)]], "Ex")
+
+
+def test_check_operation_verifies_integrity_after_student_code(restore_allclose):
+    class Tampering(GoodMultiply):
+        def forward(self, a, b):
+            np.allclose = lambda *args, **kwargs: True
+            return super().forward(a, b)
+
+    with pytest.raises(restore_allclose, match="np.allclose"):
+        check_operation(Tampering, [[(3,), (3,)]], "Ex", reference=np.multiply)
+
+
+def test_check_backpropagation_verifies_integrity_after_student_code(restore_allclose):
+    with pytest.raises(restore_allclose, match="np.allclose"):
+        check_backpropagation(_tampering(lambda output: output.backward()), "Ex")
+
+
+def test_check_topological_order_verifies_integrity_after_student_code(restore_allclose):
+    with pytest.raises(restore_allclose, match="np.allclose"):
+        check_topological_order(_tampering(lambda output: []), "Ex")

@@ -23,7 +23,8 @@ import numpy
 import mini_autograd as ag
 
 from . import integrity as safe
-from .gradients import _as_array, _check_not_mutated, _check_same_shape, _fail, _random_inputs, call_student
+from .core import as_array, check_shape, fail
+from .gradients import _check_not_mutated, _random_inputs, call_student
 from .messages import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64
 
@@ -57,8 +58,8 @@ def _compare(exercise, what, got, expected, hints=(), atol: float = 1e-9, rtol: 
 
     hints: (description, candidate) pairs, where candidate is what a known mistake gives."""
     expected = as_float64(expected)
-    got = _as_array(exercise, what, got)
-    _check_same_shape(exercise, what, got, expected.shape)
+    got = as_array(exercise, what, got)
+    check_shape(exercise, what, got, expected.shape)
     mismatch = worst_mismatch(got, expected, atol, rtol)
     if mismatch is None:
         return
@@ -67,7 +68,7 @@ def _compare(exercise, what, got, expected, hints=(), atol: float = 1e-9, rtol: 
         if _close(candidate, got) and not _close(candidate, expected):
             cause = description
             break
-    _fail(exercise, mismatch_message(what, mismatch, cause or likely_cause(got, expected)))
+    fail(exercise, mismatch_message(what, mismatch, cause or likely_cause(got, expected)))
 
 
 def _fmt(x) -> str:
@@ -89,8 +90,8 @@ def _parts(exercise, what, dual):
         hint = ""
         if safe.builtin_isinstance(dual, (int, float, numpy.number, safe.ndarray)):
             hint = ": a plain number or array, not a dual number (wrap it as Dual(value, tangent))"
-        _fail(exercise, f"{what} should be a Dual with .value and .tangent, got {type(dual).__name__}{hint}.")
-    return _as_array(exercise, f"{what}.value", dual.value), _as_array(exercise, f"{what}.tangent", dual.tangent)
+        fail(exercise, f"{what} should be a Dual with .value and .tangent, got {type(dual).__name__}{hint}.")
+    return as_array(exercise, f"{what}.value", dual.value), as_array(exercise, f"{what}.tangent", dual.tangent)
 
 
 def _sample(rng, shape, low, high, away_from_zero: float = 0.0):
@@ -256,7 +257,7 @@ class _Counted:
     def __call__(self, xs):
         self.calls += 1
         if not safe.builtin_isinstance(xs, (list, tuple)):
-            _fail(self.exercise, f"the test function takes a list of Duals (one per input), got {type(xs).__name__}.")
+            fail(self.exercise, f"the test function takes a list of Duals (one per input), got {type(xs).__name__}.")
         return self.f(list(xs), _DualRules(self.exercise))
 
 
@@ -265,7 +266,7 @@ class _Counted:
 
 def _check_dual_class(Dual, exercise):
     if not safe.builtin_isinstance(Dual, type):
-        _fail(exercise, f"Dual should be a class, got {type(Dual).__name__}.")
+        fail(exercise, f"Dual should be a class, got {type(Dual).__name__}.")
     d = call_student(exercise, "Dual(1.5, -0.5)", Dual, 1.5, -0.5)
     value, tangent = _parts(exercise, "Dual(1.5, -0.5)", d)
     _compare(exercise, "Dual(1.5, -0.5).value", value, 1.5)
@@ -487,7 +488,7 @@ def check_derivative(derivative, exercise: str, *, seeds=(0,), shapes=((),)):
                 what = f"derivative(f, {_fmt(a)}) for {label}"
                 got = call_student(exercise, what, derivative, f, safe.np_copy(a) if shape else a)
                 if counted.calls != 1:
-                    _fail(exercise, f"{what} evaluated f {counted.calls} times; forward mode needs one evaluation "
+                    fail(exercise, f"{what} evaluated f {counted.calls} times; forward mode needs one evaluation "
                                     f"on the dual number Dual(x, 1).")
                 value, expected = _ag_jvp(lambda v: g(v, _AG), (a,), (_np_ones(shape),))
                 _compare(exercise, what, got, expected, [
@@ -512,10 +513,10 @@ def check_dual_jvp(dual_jvp, exercise: str, *, sizes=((3, 2),), seeds=(0,), note
         result = call_student(exercise, what, dual_jvp, counted, x, v)
         _check_not_mutated(exercise, [x, v], copies, "dual_jvp")
         if counted.calls != 1:
-            _fail(exercise, f"{what} evaluated f {counted.calls} times; one forward pass (one evaluation on "
+            fail(exercise, f"{what} evaluated f {counted.calls} times; one forward pass (one evaluation on "
                             f"dual numbers) gives J v.")
         if not (safe.builtin_isinstance(result, (tuple, list)) and safe.builtin_len(result) == 2):
-            _fail(exercise, f"{what} should return a pair (values, tangents), got {type(result).__name__}.")
+            fail(exercise, f"{what} should return a pair (values, tangents), got {type(result).__name__}.")
         values, tangents = result
         want_values, want_tangents = _ag_jvp(_on_ag(f, n), (x,), (v,))
         jacobian = _ag_jacobian(_on_ag(f, n), x)
@@ -547,12 +548,12 @@ def check_forward_jacobian(jacobian_forward, exercise: str, *, sizes=((3, 2), (2
         got = call_student(exercise, what, jacobian_forward, counted, x)
         _check_not_mutated(exercise, [x], [copy], "jacobian_forward")
         if counted.calls > n:
-            _fail(exercise, f"{what} evaluated f {counted.calls} times; forward mode needs one pass per input "
+            fail(exercise, f"{what} evaluated f {counted.calls} times; forward mode needs one pass per input "
                             f"(n = {n}): seed input j with tangent 1 and the others with 0 to get column j.")
         expected = _ag_jacobian(_on_ag(f, n), x, mode="reverse")
-        got = _as_array(exercise, what, got)
+        got = as_array(exercise, what, got)
         if n != m and tuple(got.shape) == (n, m):
-            _fail(exercise, f"{what} has shape {(n, m)}, but the Jacobian of f: R^{n} -> R^{m} has one row per "
+            fail(exercise, f"{what} has shape {(n, m)}, but the Jacobian of f: R^{n} -> R^{m} has one row per "
                             f"output and one column per input, shape {(m, n)}: it is transposed. One pass with "
                             f"input j seeded gives column j.")
         _compare(exercise, what, got, expected, [
@@ -608,7 +609,7 @@ def check_jvp(op_class, input_shapes_list, exercise: str, *, reference=None, dom
     moving at once, and each input moving alone. It must not change the tangents it receives."""
     safe.verify(exercise)
     if not (safe.builtin_isinstance(op_class, type) and issubclass(op_class, _Operation)):
-        _fail(exercise, f"expected a subclass of ag.Operation, got {op_class!r}.")
+        fail(exercise, f"expected a subclass of ag.Operation, got {op_class!r}.")
     reference = reference or _reference_class(op_class)
     if reference is None:
         raise ValueError(f"check_jvp: give the reference Operation for {op_class.__name__}")
@@ -663,9 +664,9 @@ def check_choice(got, expected, exercise: str, what: str, accepted=None):
     safe.verify(exercise)
     accepted = tuple(accepted) if accepted else (expected,)
     if not safe.builtin_isinstance(got, str):
-        _fail(exercise, f"{what} should be one of {', '.join(map(repr, accepted))}, got {type(got).__name__} {got!r}.")
+        fail(exercise, f"{what} should be one of {', '.join(map(repr, accepted))}, got {type(got).__name__} {got!r}.")
     if str(got) not in accepted:
-        _fail(exercise, f"{what} is {str(got)!r}, but it should be {' or '.join(map(repr, accepted))}.")
+        fail(exercise, f"{what} is {str(got)!r}, but it should be {' or '.join(map(repr, accepted))}.")
 
 
 def check_raises(function, arguments, error, exercise: str, what: str):
@@ -676,12 +677,12 @@ def check_raises(function, arguments, error, exercise: str, what: str):
     except error:
         return
     except NotImplementedError:
-        _fail(exercise, f"{what} is not implemented yet (it raised NotImplementedError).")
+        fail(exercise, f"{what} is not implemented yet (it raised NotImplementedError).")
     except AssertionError:
         raise
     except Exception as other:  # noqa: BLE001
-        _fail(exercise, f"{what} should raise {error.__name__}, but it raised {type(other).__name__}: {student_text(other)}")
-    _fail(exercise, f"{what} should raise {error.__name__}, but it returned normally.")
+        fail(exercise, f"{what} should raise {error.__name__}, but it raised {type(other).__name__}: {student_text(other)}")
+    fail(exercise, f"{what} should raise {error.__name__}, but it returned normally.")
 
 
 __all__ = [

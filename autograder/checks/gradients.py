@@ -13,7 +13,8 @@ from __future__ import annotations
 import mini_autograd as ag
 
 from . import integrity as safe
-from .messages import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
+from .core import GRADIENTS, ROUNDING, VALUES, Exercise, Mistake, as_array, check_shape, explained_by, fail
+from .messages import describe_shape, likely_cause, mismatch_message, worst_mismatch
 from .numeric import as_float64, numeric_directional, numeric_vjp
 
 FULL_JACOBIAN_LIMIT = 400  # output size x input size up to which every Jacobian entry is checked
@@ -38,56 +39,22 @@ def _random_inputs(shapes, seed: int, domain=(-2.0, 2.0), avoid_zero: float = 0.
     return arrays
 
 
-def _fail(exercise: str, text: str):
-    raise CheckFailed(f"{exercise}: {text}")
-
-
-def _as_array(exercise, what, got):
-    """A number, list or array as a float ndarray; anything else fails with a clear message."""
-    if got is None:
-        _fail(exercise, f"{what} is None: did you forget to return the result?")
-    try:
-        return safe.np_asarray(got, dtype=float)
-    except (TypeError, ValueError):
-        _fail(exercise, f"{what} should be a number or an array, got {type(got).__name__}.")
-
-
-def _check_same_shape(exercise, what, got, expected_shape):
-    if not safe.builtin_isinstance(got, safe.ndarray):
-        got = _as_array(exercise, what, got)
-    shape = getattr(got, "shape", None)
-    if shape is None:
-        _fail(exercise, f"{what} should be an array of shape {tuple(expected_shape)}, got {type(got).__name__}.")
-    if tuple(shape) != tuple(expected_shape):
-        cause = likely_cause(got, safe.np_zeros(expected_shape))
-        _fail(exercise, f"{what} has shape {tuple(shape)} but should have shape {tuple(expected_shape)}."
-              + (f"\n  Likely cause: {cause}." if cause else ""))
-
-
 def call_student(exercise: str, what: str, function, *arguments):
-    """Call student code. NotImplementedError (the untouched stub) and any other error become
-    feedback naming the call; a CheckFailed or TamperingDetected raised inside passes through."""
-    if not callable(function):
-        _fail(exercise, f"{what} should be a function, got {type(function).__name__}.")
-    try:
-        return function(*arguments)
-    except NotImplementedError:
-        _fail(exercise, f"{what} is not implemented yet (it raised NotImplementedError).")
-    except AssertionError:
-        raise
-    except Exception as error:  # noqa: BLE001 - any error of student code becomes feedback
-        _fail(exercise, f"{what} raised {type(error).__name__}: {student_text(error)}")
+    """Student code, called the one way (``core.Exercise.call``): errors become feedback,
+    integrity is verified after the call."""
+    return Exercise(exercise).call(what, function, *arguments)
 
 
-def check_values(got, expected, exercise: str, what: str = "the result", atol: float = 1e-6, rtol: float = 1e-5):
+def check_values(got, expected, exercise: str, what: str = "the result", atol: float = VALUES.atol,
+                 rtol: float = VALUES.rtol):
     """Compare an answer with the expected array element by element."""
     safe.verify(exercise)
     expected = as_float64(expected)
-    got = _as_array(exercise, what, got)
-    _check_same_shape(exercise, what, got, expected.shape)
+    got = as_array(exercise, what, got)
+    check_shape(exercise, what, got, expected.shape)
     mismatch = worst_mismatch(got, expected, atol, rtol)
     if mismatch is not None:
-        _fail(exercise, mismatch_message(what, mismatch, likely_cause(got, expected)))
+        fail(exercise, mismatch_message(what, mismatch, likely_cause(got, expected)))
 
 
 def check_between(value, low: float, high: float, exercise: str, hint: str = ""):
@@ -97,21 +64,21 @@ def check_between(value, low: float, high: float, exercise: str, hint: str = "")
     try:
         number = float(value)
     except (TypeError, ValueError):
-        _fail(exercise, f"expected a number, got {type(value).__name__}.")
+        fail(exercise, f"expected a number, got {type(value).__name__}.")
     if not (low <= number <= high):
-        _fail(exercise, f"{number:g} is not between {low:g} and {high:g}." + (f" {hint}" if hint else ""))
+        fail(exercise, f"{number:g} is not between {low:g} and {high:g}." + (f" {hint}" if hint else ""))
 
 
 def check_unchanged(array, original, exercise: str, what: str = "the input"):
     """``array`` (the caller's own array, after student code ran on it) must equal ``original``
     (a copy saved before) exactly: a change in place, even one step size small, is reported."""
     safe.verify(exercise)
-    got = _as_array(exercise, what, array)
+    got = as_array(exercise, what, array)
     original = as_float64(original)
-    _check_same_shape(exercise, what, got, original.shape)
+    check_shape(exercise, what, got, original.shape)
     if not safe.np_array_equal(got, original):
         mismatch = worst_mismatch(got, original, 0.0, 0.0)
-        _fail(exercise, mismatch_message(f"{what} (it must not change)", mismatch,
+        fail(exercise, mismatch_message(f"{what} (it must not change)", mismatch,
                                          "the function changed its input in place (x += ..., x[i] = ...) and did not "
                                          "put it back exactly; compute on a copy, x + step, instead"))
 
@@ -142,7 +109,7 @@ class reference_functions:
 
 
 def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *, domain=(-2.0, 2.0),
-                   seeds=(0, 1), atol: float = 1e-6, rtol: float = 1e-5, avoid_zero: float = 0.0,
+                   seeds=(0, 1), atol: float = VALUES.atol, rtol: float = VALUES.rtol, avoid_zero: float = 0.0,
                    known_mistakes=()):
     """student_fn(*arrays) must equal reference_fn(*arrays) on random inputs of the given shapes,
     without changing its inputs.
@@ -158,52 +125,52 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
             got = call_student(exercise, "your function", student_fn, *inputs)
             _check_not_mutated(exercise, inputs, copies, "your function")
             what = f"the result for inputs of shapes {describe_shape(shapes)}"
-            _check_same_shape(exercise, what, got, expected.shape)
+            check_shape(exercise, what, got, expected.shape)
             mismatch = worst_mismatch(got, expected, atol, rtol)
             if mismatch is not None:
-                cause = _known_result(known_mistakes, copies, got) or likely_cause(got, expected)
-                _fail(exercise, mismatch_message(what, mismatch, cause))
+                cause = explained_by(got, expected, _mistakes_of(known_mistakes, *copies)) or likely_cause(got, expected)
+                fail(exercise, mismatch_message(what, mismatch, cause))
     safe.verify(exercise)  # again: the student code that just ran may have tampered
 
 
-def _known_result(known_mistakes, inputs, got):
-    """The description of the first known wrong function that reproduces the student's answer."""
+def _mistakes_of(known_mistakes, *arguments):
+    """Mistake(description, candidate) for each (description, wrong_fn) pair: candidate is what
+    wrong_fn gives on (copies of) arguments. A wrong formula that does not fit them is skipped."""
+    mistakes = []
     for description, wrong in known_mistakes or ():
         try:
-            candidate = as_float64(wrong(*[safe.np_copy(x) for x in inputs]))
+            mistakes.append(Mistake(description, wrong(*[safe.np_copy(a) for a in arguments])))
         except Exception:  # noqa: BLE001 - a wrong formula may not even fit these shapes
             continue
-        if candidate.shape == safe.np_asarray(got).shape and safe.np_allclose(candidate, got, rtol=1e-6, atol=1e-9):
-            return description
-    return None
+    return mistakes
 
 
 def _check_not_mutated(exercise, inputs, copies, who):
     for position, (x, original) in enumerate(zip(inputs, copies)):
         if not safe.np_array_equal(x, original):
-            _fail(exercise, f"{who} changed its input {position} in place; compute new arrays instead "
+            fail(exercise, f"{who} changed its input {position} in place; compute new arrays instead "
                             f"(for example x = x + 1, not x += 1).")
 
 
-def _known_mistake(known_mistakes, inputs, grad_output, k, got):
-    """The description of the first known wrong formula that reproduces the student's answer."""
-    for description, wrong_vjp in known_mistakes or ():
+def _vjp_mistakes(known_mistakes, inputs, grad_output, k):
+    """Mistake(description, candidate) for each (description, wrong_vjp) pair: candidate is the
+    gradient for input k that wrong_vjp gives."""
+    mistakes = []
+    for mistake in _mistakes_of(known_mistakes, *inputs, grad_output):
         try:
-            candidate = as_float64(wrong_vjp(*[safe.np_copy(x) for x in inputs], safe.np_copy(grad_output))[k])
-        except Exception:  # a wrong formula may not even fit these shapes
+            mistakes.append(Mistake(mistake.description, mistake.candidate[k]))
+        except Exception:  # noqa: BLE001 - a wrong formula may not even return one gradient per input
             continue
-        if candidate.shape == safe.np_asarray(got).shape and safe.np_allclose(candidate, got, rtol=1e-6, atol=1e-9):
-            return description
-    return None
+    return mistakes
 
 
 def _vjp_mismatch(exercise, label, got, expected, shapes, k, local, known):
     what = f"{label}: the gradient for input {k} (inputs of shapes {describe_shape(shapes)})"
-    _check_same_shape(exercise, what, got, expected.shape)
-    mismatch = worst_mismatch(got, expected, atol=1e-5, rtol=1e-4)
+    check_shape(exercise, what, got, expected.shape)
+    mismatch = worst_mismatch(got, expected, GRADIENTS.atol, GRADIENTS.rtol)
     if mismatch is not None:
-        cause = known() or likely_cause(got, expected, local_derivative=local)
-        _fail(exercise, mismatch_message(what, mismatch, cause))
+        cause = explained_by(got, expected, known()) or likely_cause(got, expected, local_derivative=local)
+        fail(exercise, mismatch_message(what, mismatch, cause))
 
 
 def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=(-2.0, 2.0), seeds=(0, 1),
@@ -237,15 +204,15 @@ def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=
                     if x.size <= NUMERIC_VJP_LIMIT:
                         expected = numeric_vjp(forward, inputs, grad_output, k)
                         local = numeric_vjp(forward, inputs, ones, k) if output.shape == x.shape else None
-                        known = lambda: _known_mistake(known_mistakes, inputs, grad_output, k, got[k])  # noqa: E731
+                        known = lambda: _vjp_mistakes(known_mistakes, inputs, grad_output, k)  # noqa: E731
                         _vjp_mismatch(exercise, label, got[k], expected, shapes, k, local, known)
                     else:
-                        _check_same_shape(exercise, f"{label}: the gradient for input {k}", got[k], x.shape)
+                        check_shape(exercise, f"{label}: the gradient for input {k}", got[k], x.shape)
                         direction = as_float64(rng.standard_normal(x.shape))
                         numeric = float(safe.np_sum(grad_output * numeric_directional(forward, inputs, k, direction)))
                         analytic = float(safe.np_sum(as_float64(got[k]) * direction))
-                        if abs(numeric - analytic) > 1e-4 * (1 + abs(numeric)):
-                            _fail(exercise, f"{label}: the gradient for input {k} (shape {tuple(x.shape)}) is wrong: "
+                        if abs(numeric - analytic) > GRADIENTS.rtol * (1 + abs(numeric)):
+                            fail(exercise, f"{label}: the gradient for input {k} (shape {tuple(x.shape)}) is wrong: "
                                             f"along a random direction it gives {analytic:.6g}, finite differences give {numeric:.6g}.")
     safe.verify(exercise)  # again: the student code that just ran may have tampered
 
@@ -258,7 +225,7 @@ def _call_vjp(exercise, label, student_vjp, inputs, grad_output, count):
     if count == 1 and not safe.builtin_isinstance(got, tuple):
         got = (got,)
     if not safe.builtin_isinstance(got, tuple) or safe.builtin_len(got) != count:
-        _fail(exercise, f"{label} must return a tuple with one gradient per input ({count}), "
+        fail(exercise, f"{label} must return a tuple with one gradient per input ({count}), "
                         f"got {type(got).__name__}" + (f" of length {len(got)}" if hasattr(got, '__len__') else "") + ".")
     return got
 
@@ -276,12 +243,12 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
     judges the forward pass alone."""
     safe.verify(exercise)
     if not (safe.builtin_isinstance(op_class, type) and issubclass(op_class, _Operation)):
-        _fail(exercise, f"expected a subclass of ag.Operation, got {op_class!r}.")
+        fail(exercise, f"expected a subclass of ag.Operation, got {op_class!r}.")
     name = op_class.__name__
     for method in ("forward", "backward"):
         defined_in = getattr(getattr(op_class, method, None), "__module__", "") or ""
         if defined_in.startswith("mini_autograd"):
-            _fail(exercise, f"{name}.{method} is mini_autograd's own implementation ({defined_in}); "
+            fail(exercise, f"{name}.{method} is mini_autograd's own implementation ({defined_in}); "
                             f"write {method} yourself in your class.")
 
     def reference_forward(*arrays):
@@ -300,10 +267,10 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
             if reference is not None and check_forward:
                 expected = as_float64(reference_forward(*[safe.np_copy(x) for x in inputs]))
                 what = f"{name}.forward for inputs of shapes {describe_shape(shapes)}"
-                _check_same_shape(exercise, what, out.value, expected.shape)
-                mismatch = worst_mismatch(out.value, expected, 1e-7, 1e-6)
+                check_shape(exercise, what, out.value, expected.shape)
+                mismatch = worst_mismatch(out.value, expected, VALUES.atol, VALUES.rtol)
                 if mismatch is not None:
-                    _fail(exercise, mismatch_message(what, mismatch, likely_cause(out.value, expected)))
+                    fail(exercise, mismatch_message(what, mismatch, likely_cause(out.value, expected)))
 
     forward = reference_forward if reference is not None else (lambda *arrays: op_class().forward(*arrays))
 
@@ -320,7 +287,7 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
         _check_not_mutated(exercise, [v.value for v in variables], after_forward,
                            f"{name}.backward (through what forward stored)")
         if not safe.np_array_equal(grad_output, grad_copy):
-            _fail(exercise, f"{name}.backward changed grad_output in place; the engine may pass the same array "
+            fail(exercise, f"{name}.backward changed grad_output in place; the engine may pass the same array "
                             f"to other operations, so compute new arrays instead (grad * mask, not grad[...] = 0).")
         return grads
 
@@ -332,7 +299,7 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
         inputs = [x.astype(safe.np_float32) for x in _random_inputs(input_shapes_list[0], 7, domain, avoid_zero)]
         out = op_class()(*[_Variable(x) for x in inputs])
         if out.value.dtype != safe.np_float32:
-            _fail(exercise, f"{name}.forward turned float32 inputs into {out.value.dtype}; keep the input's dtype "
+            fail(exercise, f"{name}.forward turned float32 inputs into {out.value.dtype}; keep the input's dtype "
                             f"(use x.dtype, or Python numbers, not float64 arrays).")
     safe.verify(exercise)  # again: the student code that just ran may have tampered
 
@@ -379,7 +346,7 @@ def _run_watched(exercise, forbidden, what, function, *args):
     with _CallWatch(forbidden) as watch:
         result = call_student(exercise, what, function, *args)
     if watch.called:
-        _fail(exercise, f"{what} calls {watch.called[0]}, the engine's own version of what this exercise "
+        fail(exercise, f"{what} calls {watch.called[0]}, the engine's own version of what this exercise "
                         f"asks you to write; implement it yourself.")
     return result
 
@@ -399,9 +366,9 @@ def check_backpropagation(student_backward, exercise: str, graphs=None):
             got = leaf.grad
             what = f"on the graph {title}, the gradient of {name}"
             if got is None:
-                _fail(exercise, f"{what} was never set (it is None).")
-            _check_same_shape(exercise, what, got, want.shape)
-            mismatch = worst_mismatch(got, want, 1e-8, 1e-7)
+                fail(exercise, f"{what} was never set (it is None).")
+            check_shape(exercise, what, got, want.shape)
+            mismatch = worst_mismatch(got, want, ROUNDING.atol, ROUNDING.rtol)
             if mismatch is not None:
                 cause = likely_cause(got, want)
                 uses = [op for op in _topological_order(output) if any(v is leaf for v in op.inputs)]
@@ -410,7 +377,7 @@ def check_backpropagation(student_backward, exercise: str, graphs=None):
                              f"contributions, so add to it instead of overwriting it")
                 _show_graph(output, [leaf, *uses], f"{exercise}: the graph {title}; {name} and the operations "
                                                    f"that use it are highlighted")
-                _fail(exercise, mismatch_message(what, mismatch, cause))
+                fail(exercise, mismatch_message(what, mismatch, cause))
     safe.verify(exercise)  # again: the student code that just ran may have tampered
 
 
@@ -426,7 +393,7 @@ def check_topological_order(student_sort, exercise: str, graphs=None):
         if sorted(ids) != sorted(id(op) for op in expected):
             missing = [op.label() for op in expected if id(op) not in ids]
             repeated = len(ids) != len(set(ids))
-            _fail(exercise, f"on the graph {title}, the order should contain each of the {len(expected)} operations "
+            fail(exercise, f"on the graph {title}, the order should contain each of the {len(expected)} operations "
                             f"exactly once; " + (f"missing: {missing}" if missing else "") + ("; some appear twice" if repeated else "")
                             + ".")
         position = {id(op): i for i, op in enumerate(got)}
@@ -435,7 +402,7 @@ def check_topological_order(student_sort, exercise: str, graphs=None):
                 if v.producer is not None and position[id(v.producer)] > position[id(op)]:
                     _show_graph(output, [op, v.producer], f"{exercise}: {op.label()} was listed before "
                                                           f"{v.producer.label()}, which it depends on")
-                    _fail(exercise, f"on the graph {title}, {op.label()} comes before {v.producer.label()}, "
+                    fail(exercise, f"on the graph {title}, {op.label()} comes before {v.producer.label()}, "
                                     f"which produces one of its inputs: visit a node's inputs first (depth-first, post-order).")
     safe.verify(exercise)  # again: the student code that just ran may have tampered
 

@@ -23,7 +23,8 @@ import numpy
 import mini_autograd as ag
 
 from . import integrity as safe
-from .gradients import _fail, call_student
+from .core import fail
+from .gradients import call_student
 from .messages import likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64
 
@@ -55,12 +56,6 @@ _builtin_max = max
 MAX_DEPTH = 20  # nesting of Sequential models the checks follow
 
 
-def _call_student(exercise, what, fn, *args):
-    result = call_student(exercise, what, fn, *args)
-    safe.verify(exercise)  # the student's code may have changed numpy or mini_autograd while it ran
-    return result
-
-
 def _sigmoid(z):
     return 0.5 * (1.0 + _np_tanh(0.5 * z))
 
@@ -70,19 +65,19 @@ def _sigmoid(z):
 def _layers(exercise, module, depth=0):
     """The reference layers of a model, in order: Linear and activation modules only."""
     if depth > MAX_DEPTH:
-        _fail(exercise, "the model is nested too deeply.")
+        fail(exercise, "the model is nested too deeply.")
     kind = _builtin_type(module)
     if kind in (_Linear, _ReLU, _Tanh, _Sigmoid):
         return [module]
     if kind in (_Sequential, _MLP):
         layers = _builtin_vars(module).get("layers")
         if _builtin_type(layers) not in (_builtin_list, _builtin_tuple):
-            _fail(exercise, "the model's layers are not a list of layers.")
+            fail(exercise, "the model's layers are not a list of layers.")
         found = []
         for layer in layers:
             found.extend(_layers(exercise, layer, depth + 1))
         return found
-    _fail(exercise, f"the model should be built from mini_autograd's reference pieces (ag.nn.MLP, or "
+    fail(exercise, f"the model should be built from mini_autograd's reference pieces (ag.nn.MLP, or "
                     f"ag.nn.Sequential of ag.nn.Linear and activation layers), but it contains a "
                     f"{kind.__name__}.")
 
@@ -90,13 +85,13 @@ def _layers(exercise, module, depth=0):
 def _parameter_value(exercise, layer, name, shape):
     variable = _builtin_vars(layer).get(name)
     if _builtin_type(variable) is not _Variable:
-        _fail(exercise, f"the {name} of a Linear layer is not an ag.Variable.")
+        fail(exercise, f"the {name} of a Linear layer is not an ag.Variable.")
     value = variable.value
     if not safe.builtin_isinstance(value, safe.ndarray) or tuple(value.shape) != shape:
-        _fail(exercise, f"the {name} of a Linear layer should be an array of shape {shape}.")
+        fail(exercise, f"the {name} of a Linear layer should be an array of shape {shape}.")
     value = as_float64(value)
     if not safe.np_all(safe.np_isfinite(value)):
-        _fail(exercise, f"the {name} of a Linear layer contains NaN or inf: training diverged "
+        fail(exercise, f"the {name} of a Linear layer contains NaN or inf: training diverged "
                         f"(a learning rate too large, or a step uphill?).")
     return value
 
@@ -109,7 +104,7 @@ def network_logits(exercise, model, X):
         if kind is _Linear:
             n_in, n_out = _builtin_vars(layer).get("in_features"), _builtin_vars(layer).get("out_features")
             if out.shape[-1] != n_in:
-                _fail(exercise, f"a Linear layer expects {n_in} features but gets {out.shape[-1]}.")
+                fail(exercise, f"a Linear layer expects {n_in} features but gets {out.shape[-1]}.")
             out = out @ _parameter_value(exercise, layer, "weight", (n_in, n_out))
             if _builtin_vars(layer).get("bias") is not None:
                 out = out + _parameter_value(exercise, layer, "bias", (n_out,))
@@ -126,7 +121,7 @@ def network_accuracy(exercise, model, X, y) -> float:
     logits = network_logits(exercise, model, X)
     y = safe.np_asarray(y)
     if logits.ndim != 2 or logits.shape[0] != y.shape[0]:
-        _fail(exercise, f"the model's output has shape {tuple(logits.shape)}; expected ({y.shape[0]}, classes).")
+        fail(exercise, f"the model's output has shape {tuple(logits.shape)}; expected ({y.shape[0]}, classes).")
     return _builtin_float(_np_mean(_np_argmax(logits, axis=1) == y))
 
 
@@ -136,7 +131,7 @@ def check_accuracy(model, X, y, minimum: float, exercise: str, what: str = "the 
     safe.verify(exercise)
     accuracy = network_accuracy(exercise, model, X, y)
     if not accuracy >= minimum:
-        _fail(exercise, f"{what} is {accuracy:.1%}, below the required {minimum:.0%}. Train longer, with "
+        fail(exercise, f"{what} is {accuracy:.1%}, below the required {minimum:.0%}. Train longer, with "
                         f"momentum, or with another learning rate (the loss per epoch tells you which).")
     return accuracy
 
@@ -168,12 +163,12 @@ def check_regularized_loss(student_fn, exercise: str, *, cases=(((4, 6, 3), 8, 0
         for p, q in zip(params, reference_model.parameters()):
             p.value = safe.np_copy(q.value)
         where = f"for an MLP {list(sizes)}, a batch of {batch} and lam = {lam}"
-        got = _call_student(exercise, "regularized_loss", student_fn, model, safe.np_copy(X), safe.np_copy(y), lam)
+        got = call_student(exercise, "regularized_loss", student_fn, model, safe.np_copy(X), safe.np_copy(y), lam)
         if _builtin_type(got) is not _Variable:
-            _fail(exercise, f"regularized_loss should return an ag.Variable (build it with ag operations so "
+            fail(exercise, f"regularized_loss should return an ag.Variable (build it with ag operations so "
                             f"that backward works), got {type(got).__name__}.")
         if got.shape != ():
-            _fail(exercise, f"regularized_loss should return a scalar, got shape {got.shape}.")
+            fail(exercise, f"regularized_loss should return a scalar, got shape {got.shape}.")
         mismatch = worst_mismatch(got.value, expected.value, 1e-8, 1e-7)
         if mismatch is not None:
             plain = float(_cross_entropy(reference_model(X), y).value)
@@ -185,18 +180,18 @@ def check_regularized_loss(student_fn, exercise: str, *, cases=(((4, 6, 3), 8, 0
                                                               for b in reference_model.parameters() if b.ndim == 1)
                 if abs(float(got.value) - with_bias) < 1e-7 * (1 + abs(with_bias)):
                     hint = "the biases were penalised too: only weight matrices are"
-            _fail(exercise, mismatch_message(f"the loss {where}", mismatch, hint))
+            fail(exercise, mismatch_message(f"the loss {where}", mismatch, hint))
         for p in params:
             p.grad = None
         try:
             got.backward()
         except Exception as error:  # a loss that is not part of a graph
-            _fail(exercise, f"backward() on your loss failed ({type(error).__name__}: {student_text(error)}).")
+            fail(exercise, f"backward() on your loss failed ({type(error).__name__}: {student_text(error)}).")
         safe.verify(exercise)
         for k, (p, q) in enumerate(zip(params, reference_model.parameters())):
             name = f"{'weight' if q.ndim == 2 else 'bias'} of layer {k // 2 + 1}"
             if p.grad is None:
-                _fail(exercise, f"after backward, the {name} has no gradient {where}: the loss must be built "
+                fail(exercise, f"after backward, the {name} has no gradient {where}: the loss must be built "
                                 f"from the model's Variables with ag operations.")
             mismatch = worst_mismatch(p.grad, q.grad, 1e-8, 1e-6)
             if mismatch is not None:
@@ -206,7 +201,7 @@ def check_regularized_loss(student_fn, exercise: str, *, cases=(((4, 6, 3), 8, 0
                              "Variables (W * W).sum(), not from W.value with numpy")
                 elif q.ndim == 2 and worst_mismatch(p.grad, q.grad - lam * q.value, 1e-8, 1e-6) is None:
                     cause = "the gradient of lam * W^2 is 2 lam W: a factor 2 is missing"
-                _fail(exercise, mismatch_message(f"the gradient of the {name} {where}", mismatch, cause))
+                fail(exercise, mismatch_message(f"the gradient of the {name} {where}", mismatch, cause))
 
 
 # --- the SGD loop ----------------------------------------------------------------------------------
@@ -228,22 +223,22 @@ def _reference_sgd(model, batches, lr):
 
 def _losses_list(exercise, losses, epochs):
     if safe.builtin_isinstance(losses, (str, bytes)) or not hasattr(losses, "__len__"):
-        _fail(exercise, f"train should return the list of mean losses, one per epoch; got {type(losses).__name__}.")
+        fail(exercise, f"train should return the list of mean losses, one per epoch; got {type(losses).__name__}.")
     if safe.builtin_len(losses) != epochs:
-        _fail(exercise, f"train returned {safe.builtin_len(losses)} losses for {epochs} epochs; return one mean "
+        fail(exercise, f"train returned {safe.builtin_len(losses)} losses for {epochs} epochs; return one mean "
                         f"loss per epoch.")
     values = []
     for loss in losses:
         if _builtin_type(loss) is _Variable:
-            _fail(exercise, "train should return numbers (float(loss.value)), not Variables: keeping the "
+            fail(exercise, "train should return numbers (float(loss.value)), not Variables: keeping the "
                             "Variables keeps every graph alive.")
         try:
             values.append(_builtin_float(loss))
         except (TypeError, ValueError):
-            _fail(exercise, f"train returned a loss of type {type(loss).__name__}; return numbers.")
+            fail(exercise, f"train returned a loss of type {type(loss).__name__}; return numbers.")
     for value in values:
         if not safe.math_isfinite(value):
-            _fail(exercise, f"a loss is {value}: training diverged (a step uphill, or gradients that pile up?).")
+            fail(exercise, f"a loss is {value}: training diverged (a step uphill, or gradients that pile up?).")
     return values
 
 
@@ -252,7 +247,7 @@ def _compare_parameters(exercise, params, expected_model, before, what, hint=Non
         name = f"{'weight' if q.ndim == 2 else 'bias'} of layer {k // 2 + 1}"
         got = as_float64(p.value)
         if tuple(got.shape) != tuple(q.shape):
-            _fail(exercise, f"{what}, the {name} has shape {tuple(got.shape)} instead of {tuple(q.shape)}.")
+            fail(exercise, f"{what}, the {name} has shape {tuple(got.shape)} instead of {tuple(q.shape)}.")
         mismatch = worst_mismatch(got, q.value, 1e-10, 1e-7)
         if mismatch is None:
             continue
@@ -265,7 +260,7 @@ def _compare_parameters(exercise, params, expected_model, before, what, hint=Non
         else:
             cause = likely_cause(step, expected_step)
             cause = f"the step (new value - old value) is off: {cause}" if cause else hint
-        _fail(exercise, mismatch_message(f"{what}, the {name}", mismatch, cause))
+        fail(exercise, mismatch_message(f"{what}, the {name}", mismatch, cause))
 
 
 def check_sgd_steps(train_fn, exercise: str, *, seeds=(0,), sizes=(3, 5, 4), lr: float = 0.1):
@@ -289,7 +284,7 @@ def check_sgd_steps(train_fn, exercise: str, *, seeds=(0,), sizes=(3, 5, 4), lr:
             expected_losses = _reference_sgd(expected_model, [(X, y)] * epochs, lr)
             what = (f"after train(model, X, y, epochs={epochs}, lr={lr}, batch_size={n}, seed={seed}) "
                     f"on {n} examples (one batch per epoch: plain gradient descent)")
-            losses = _call_student(exercise, "train", train_fn, model, safe.np_copy(X), safe.np_copy(y), epochs, lr, n, seed)
+            losses = call_student(exercise, "train", train_fn, model, safe.np_copy(X), safe.np_copy(y), epochs, lr, n, seed)
             values = _losses_list(exercise, losses, epochs)
             hint = ("one step was right but several are not: do the gradients pile up? Set every p.grad = None "
                     "(or call zero_grad) before each backward" if epochs > 1 else
@@ -298,7 +293,7 @@ def check_sgd_steps(train_fn, exercise: str, *, seeds=(0,), sizes=(3, 5, 4), lr:
             _compare_parameters(exercise, params, expected_model, before, what, hint)
             mismatch = worst_mismatch(safe.np_array(values), safe.np_array(expected_losses), 1e-10, 1e-7)
             if mismatch is not None:
-                _fail(exercise, mismatch_message(f"{what}, the returned losses", mismatch,
+                fail(exercise, mismatch_message(f"{what}, the returned losses", mismatch,
                                                  "each epoch's loss is the mean of its minibatch losses, each computed "
                                                  "before its step"))
         # identical rows: every minibatch has the same mean gradient, whatever the shuffle
@@ -311,7 +306,7 @@ def check_sgd_steps(train_fn, exercise: str, *, seeds=(0,), sizes=(3, 5, 4), lr:
         before = [safe.np_copy(p.value) for p in params]
         expected_model = _MLP(sizes, rng=seed + 1)
         _reference_sgd(expected_model, [(row, label)] * (3 * epochs), lr)
-        losses = _call_student(exercise, "train", train_fn, model, X, y, epochs, lr, batch_size, seed)
+        losses = call_student(exercise, "train", train_fn, model, X, y, epochs, lr, batch_size, seed)
         _losses_list(exercise, losses, epochs)
         _compare_parameters(exercise, params, expected_model, before,
                             f"after train(..., epochs={epochs}, lr={lr}, batch_size={batch_size}) on {n} identical "
@@ -337,15 +332,15 @@ def check_training(train_fn, exercise: str, *, sizes=(2, 64, 64, 3), n_per_class
     model = _MLP(list(sizes), rng=model_seed)
     setting = (f"train(MLP({list(sizes)}), spirals of {classes} x {n_per_class} points, epochs={epochs}, lr={lr}, "
                f"batch_size={batch_size}, seed={seed})")
-    losses = _call_student(exercise, "train", train_fn, model, safe.np_copy(X), safe.np_copy(y), epochs, lr,
+    losses = call_student(exercise, "train", train_fn, model, safe.np_copy(X), safe.np_copy(y), epochs, lr,
                            batch_size, seed)
     values = _losses_list(exercise, losses, epochs)
     if not values[-1] < 0.5 * values[0]:
-        _fail(exercise, f"{setting}: the loss went from {values[0]:.4g} (first epoch) to {values[-1]:.4g} (last "
+        fail(exercise, f"{setting}: the loss went from {values[0]:.4g} (first epoch) to {values[-1]:.4g} (last "
                         f"epoch); it should fall to less than half.")
     accuracy = network_accuracy(exercise, model, X, y)
     if not accuracy >= min_accuracy:
-        _fail(exercise, f"{setting}: the training accuracy is {accuracy:.1%}, below {min_accuracy:.0%}, although "
+        fail(exercise, f"{setting}: the training accuracy is {accuracy:.1%}, below {min_accuracy:.0%}, although "
                         f"the returned losses fell from {values[0]:.4g} to {values[-1]:.4g}. Are the model's own "
                         f"parameters updated, and do X and y stay paired when you shuffle?")
     return values
@@ -366,15 +361,15 @@ def check_bump(student_fn, cases, exercise: str):
     safe.verify(exercise)
     for left, right, height, steepness in cases:
         call = f"bump_parameters({left}, {right}, {height}, steepness={steepness})"
-        got = _call_student(exercise, call, student_fn, left, right, height, steepness)
+        got = call_student(exercise, call, student_fn, left, right, height, steepness)
         if not safe.builtin_isinstance(got, (_builtin_tuple, _builtin_list)) or safe.builtin_len(got) != 3:
-            _fail(exercise, f"{call} should return a tuple (w, b, v) of three arrays.")
+            fail(exercise, f"{call} should return a tuple (w, b, v) of three arrays.")
         w, b, v = (_np_ravel(safe.np_asarray(part, dtype=float)) for part in got)
         if not (w.shape == b.shape == v.shape) or w.size == 0:
-            _fail(exercise, f"{call}: w, b and v should have one entry per unit, got shapes "
+            fail(exercise, f"{call}: w, b and v should have one entry per unit, got shapes "
                             f"{tuple(w.shape)}, {tuple(b.shape)}, {tuple(v.shape)}.")
         if not (safe.np_all(safe.np_isfinite(w)) and safe.np_all(safe.np_isfinite(b)) and safe.np_all(safe.np_isfinite(v))):
-            _fail(exercise, f"{call} returned NaN or inf.")
+            fail(exercise, f"{call} returned NaN or inf.")
         margin = 5.0 / steepness
         x = _np_linspace(left - 0.5, right + 0.5, 801)
         x = x[(_np_abs(x - left) > margin) & (_np_abs(x - right) > margin)]
@@ -385,7 +380,7 @@ def check_bump(student_fn, cases, exercise: str):
         worst = int(_np_argmax(error))
         if not error[worst] <= tolerance:
             side = "inside" if left < x[worst] < right else "outside"
-            _fail(exercise, f"{call}: at x = {x[worst]:.4g} ({side} the bump) the network gives {out[worst]:.4g} "
+            fail(exercise, f"{call}: at x = {x[worst]:.4g} ({side} the bump) the network gives {out[worst]:.4g} "
                             f"instead of {target[worst]:.4g}. A unit with weight w and bias b steps at x = -b/w; "
                             f"the steeper w, the sharper the step.")
 
