@@ -18,10 +18,12 @@ from rich.console import Console
 from rich.table import Table
 
 from . import banks, collect, export, feedback, release, report
+from .assignments import NAMES
+from .banks.adversarial import ASSIGNMENT as ADVERSARIAL_ASSIGNMENT
 from .banks.adversarial import ATTACKS, Context
 from .course_dir import Course, CourseError
 from .grading import explain, grade_with_progress, make_engine
-from .nbgrader_course import ROOT, TempCourse
+from .nbgrader_course import TempCourse
 
 # Who is in the class: (student, what they hand in). Bank entries are picked per assignment.
 CLASS = [
@@ -61,7 +63,7 @@ def class_submissions(assignment: str, root: Path) -> dict[str, tuple[str, dict[
         made["emil"] = files(banks.submission(assignment, bank.VARIANTS[0], root))
         made["faye"] = files(banks.submission(assignment, bank.TAMPERING[0], root))
     described = {student: (what, made[student]) for student, what in CLASS if student in made}
-    if assignment == "01_derivatives":
+    if assignment == ADVERSARIAL_ASSIGNMENT:
         attacks = {a.name: a for a in ATTACKS}
         for student, name in TROUBLE:
             described[student] = (name, attacks[name].build(Context(root)))
@@ -92,7 +94,7 @@ def run(args) -> int:
     folder = Path(args.keep) if args.keep else Path(tempfile.mkdtemp(prefix="course-demo-"))
     if folder.exists() and any(folder.iterdir()):
         raise CourseError(f"{folder} is not empty; give --keep a new or empty folder")
-    available = Course(ROOT).assignments()
+    available = list(NAMES)
     assignments = args.assignments or available
     unknown = sorted(set(assignments) - set(available))
     if unknown:

@@ -34,6 +34,7 @@ import pytest
 from autograder.grading.feedback_scrub import DROPPED_NOTE, HIDDEN_MESSAGE, PASSED, STUDENT_MESSAGE, ShowVerdicts
 from course import banks
 from course.banks import hostile_feedback
+from course.assignments import NAMES
 from course.banks.adversarial import Context
 from course.cli import main
 from course.course_dir import Course
@@ -42,7 +43,7 @@ from course_harness import TempCourse, release_notebook, source_notebook
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.sandbox]
 
-ASSIGNMENTS = ["01_derivatives", "02_backprop", "03_einsum", "04_mlp", "05_forward_mode"]
+ASSIGNMENTS = list(NAMES)
 
 
 # -- finding hidden code, whatever its encoding --------------------------------------------------

@@ -17,26 +17,24 @@ Each module ``a0N_<name>.py`` defines:
 from __future__ import annotations
 
 import copy
-import importlib
 from pathlib import Path
 
 import nbformat
+
+from course.assignments import ASSIGNMENTS
 
 ROOT = Path(__file__).resolve().parents[2]
 KINDS = ("MUTANTS", "VARIANTS", "TAMPERING")
 
 
 def bank_for(assignment: str):
-    """The bank module of an assignment, or None when it has none."""
-    for name in ("a01_derivatives", "a02_backprop", "a03_einsum", "a04_mlp", "a05_forward_mode"):
-        module = importlib.import_module(f"{__name__}.{name}")
-        if module.ASSIGNMENT == assignment:
-            return module
-    return None
+    """The bank module of an assignment (course/assignments.py), or None when it has none."""
+    known = [a for a in ASSIGNMENTS if a.name == assignment and a.bank_module]
+    return known[0].bank() if known else None
 
 
 def all_banks() -> list:
-    return [b for b in (bank_for(a) for a in ("01_derivatives", "02_backprop", "03_einsum", "04_mlp", "05_forward_mode")) if b]
+    return [a.bank() for a in ASSIGNMENTS if a.bank_module]
 
 
 def source_notebook(assignment: str, root: Path = ROOT) -> nbformat.NotebookNode:

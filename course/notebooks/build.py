@@ -13,22 +13,9 @@ from pathlib import Path
 
 import nbformat
 
-ROOT = Path(__file__).resolve().parents[2]
+from course.assignments import ASSIGNMENTS, LECTURES
 
-# (module in course.notebooks, notebook name)
-ASSIGNMENTS = [
-    ("a01_derivatives", "01_derivatives"),
-    ("a02_backprop", "02_backprop"),
-    ("a03_einsum", "03_einsum"),
-    ("a04_mlp", "04_mlp"),
-    ("a05_forward_mode", "05_forward_mode"),
-]
-LECTURES = [
-    ("l01_chain_rule_and_graphs", "01_chain_rule_and_graphs"),
-    ("l02_reverse_and_forward_mode", "02_reverse_and_forward_mode"),
-    ("l03_vjps_and_einsum", "03_vjps_and_einsum"),
-    ("l04_mlps_and_universal_approximation", "04_mlps_and_universal_approximation"),
-]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def build(module: str) -> nbformat.NotebookNode:
@@ -36,10 +23,8 @@ def build(module: str) -> nbformat.NotebookNode:
 
 
 def targets(root: Path = ROOT):
-    for module, name in ASSIGNMENTS:
-        yield module, root / "source" / name / f"{name}.ipynb"
-    for module, name in LECTURES:
-        yield module, root / "course" / "lectures" / f"{name}.ipynb"
+    for notebook in (*ASSIGNMENTS, *LECTURES):
+        yield notebook.notebook_module, notebook.notebook(root)
 
 
 def render(nb) -> str:
