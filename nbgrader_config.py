@@ -18,9 +18,15 @@ c.Exchange.root = os.environ.get("AUTODIFF_EXCHANGE", os.path.join(ROOT, "exchan
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Autograding: a cell may run for at most 60 s (errors never stop a notebook: the grader runs
-# every cell); test cells a student deleted are put back.
+# Autograding, by `course grade` and by nbgrader's autograde alike: the grading engine's settings
+# (autograder/grading/settings.py, where each is declared with its help; `course grade --help` lists
+# them, and each is also an option there: --cell-timeout 30 overrides cell_timeout). A cell may run
+# for at most 60 s, a notebook ten times that (errors never stop a notebook: the grader runs every
+# cell); output, restarts and each kernel's resource limits keep their defaults.
+c.GradingSettings.cell_timeout = 60
+# nbgrader's own Execute runs only `nbgrader validate` (the Validate button), never a submission.
 c.Execute.timeout = 60
+# Test cells a student deleted are put back.
 c.OverwriteCells.add_missing_cells = True
 
 # Before running a submission: which cells are tests, answers and locked cells is decided by the

@@ -53,7 +53,6 @@ from nbgrader.api import MissingEntry  # noqa: E402
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
 from autograder.grading.engine import GradingEngine, default_workers  # noqa: E402
-from autograder.grading.sandbox import Sandbox  # noqa: E402
 from course import banks  # noqa: E402
 from course.course_dir import Course  # noqa: E402
 from course.nbgrader_course import TempCourse  # noqa: E402
@@ -147,7 +146,7 @@ def grade_with_engine(root: Path, assignment: str, workers: int) -> dict:
     add, and the engine's own figures: each submission's phases (in its worker) and the parent's work."""
     startup = engine_startup()
     start = time.perf_counter()
-    engine = GradingEngine(Course(root), workers=workers, sandbox=Sandbox())
+    engine = GradingEngine(Course(root), workers=workers)
     results = engine.grade(assignment)
     wall = time.perf_counter() - start
     errors = {r.student: r.error for r in results if r.status != "graded"}

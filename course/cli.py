@@ -22,6 +22,8 @@ import importlib
 import os
 import sys
 
+from autograder.grading import settings as grading_settings
+
 from .course_dir import CourseError
 
 
@@ -75,13 +77,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--workers", type=int, default=None, help="submissions graded at once (default: the cores + 1)")
     p.add_argument("--student", action="append", metavar="ID", help="grade only this student (repeatable)")
     p.add_argument("--force", action="store_true", help="grade again submissions already graded")
-    p.add_argument("--cell-timeout", type=float, default=None, metavar="S", help="seconds a cell may run (default: Execute.timeout from the config, else 60)")
-    p.add_argument("--notebook-timeout", type=float, default=None, metavar="S", help="seconds a whole notebook may run (default: 10 x cell timeout)")
     p.add_argument("--no-sandbox", action="store_true", help="run kernels without bubblewrap (resource limits only); for machines without it")
     p.add_argument("--run-id", metavar="ID", default=None,
                    help="share this grading run with every other `course grade` given the same ID and the same "
                         "PostgreSQL gradebook (--db-url), on this machine or others: each submission is graded by "
                         "one of them, and one that dies hands its unfinished ones back (on Kubernetes: the Job's name)")
+    grading_settings.add_options(p)
     _course_option(p)
 
     p = sub.add_parser("feedback", help="HTML feedback per student, without hidden test code")

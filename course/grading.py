@@ -17,7 +17,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 
 from autograder.grading.engine import GradingEngine, StudentResult
-from autograder.grading.sandbox import Limits, Sandbox, SandboxUnavailable
+from autograder.grading.sandbox import Sandbox, SandboxUnavailable
+from autograder.grading.settings import settings_from
 from autograder.grading.student_ids import id_problem
 
 from .course_dir import Course, CourseError
@@ -59,7 +60,12 @@ def results_table(assignment: str, results: list[StudentResult]) -> Table:
 
 
 def make_engine(course: Course, args) -> GradingEngine:
-    sandbox = Sandbox(Limits(), isolated=not getattr(args, "no_sandbox", False))
+    """The engine for `course grade` (and check, demo): the course's GradingSettings, the options on top."""
+    try:
+        settings = settings_from(course.config, args)
+    except ValueError as error:
+        raise CourseError(str(error)) from None
+    sandbox = Sandbox(settings.limits(), isolated=not getattr(args, "no_sandbox", False))
     try:
         sandbox.check()
     except SandboxUnavailable as error:
@@ -73,9 +79,7 @@ def make_engine(course: Course, args) -> GradingEngine:
             raise CourseError(f"--run-id: grading processes share a class through a PostgreSQL gradebook, and this "
                               f"course's is {course.db_url.split(':')[0]}; give --db-url postgresql://... "
                               "(or set AUTODIFF_DB_URL) for every process of the run")
-    return GradingEngine(course, workers=args.workers, sandbox=sandbox,
-                         cell_timeout=getattr(args, "cell_timeout", None),
-                         notebook_timeout=getattr(args, "notebook_timeout", None), run_id=run_id)
+    return GradingEngine(course, workers=args.workers, settings=settings, isolated=sandbox.isolated, run_id=run_id)
 
 
 def grade_with_progress(engine: GradingEngine, assignment: str, students=None, force=False,

@@ -25,6 +25,7 @@ import pytest
 
 from autograder.grading.engine import GradingEngine
 from autograder.grading.sandbox import FIRST_SLOT_UID
+from autograder.grading.settings import GradingSettings
 from course import banks
 from course.banks.adversarial import ATTACKS, Context, every_attack
 from course.banks import hostile_files
@@ -82,7 +83,7 @@ def adversarial(tmp_path_factory):
         folder = root / "submitted" / student / ASSIGNMENT
         folder.mkdir(parents=True)
         hostile_files.write_files(folder, attack.build(context), context)   # bytes, links, FIFOs, devices
-    engine = GradingEngine(Course(root), workers=2, cell_timeout=10)
+    engine = GradingEngine(Course(root), workers=2, settings=GradingSettings(cell_timeout=10))
     with _terminal_captured() as terminal:
         results = {r.student: r for r in engine.grade(ASSIGNMENT)}
     try:
@@ -193,7 +194,7 @@ def test_an_input_transformer_would_pass_blank_work_without_the_check_after_each
         course = TempCourse(root, [ASSIGNMENT])
         course.generate(ASSIGNMENT)
         course.submit("blank", ASSIGNMENT, nbformat.reads(blank_with_transformer(Context(root)), as_version=4))
-        (result,) = GradingEngine(Course(root), workers=1, cell_timeout=20).grade(ASSIGNMENT)
+        (result,) = GradingEngine(Course(root), workers=1, settings=GradingSettings(cell_timeout=20)).grade(ASSIGNMENT)
         totals[probe == "'intact'"] = result.score
     assert totals == {True: 100, False: 0}
 
@@ -207,7 +208,7 @@ def test_the_engine_grades_after_nbgrader_autograde_ran_in_the_same_process(tmp_
     course.submit("first", ASSIGNMENT, source_notebook(ASSIGNMENT))
     course.autograde(ASSIGNMENT, "first")                      # in this process
     course.submit("second", ASSIGNMENT, source_notebook(ASSIGNMENT))
-    (result,) = GradingEngine(Course(root), workers=1, cell_timeout=20).grade(ASSIGNMENT, students=["second"])
+    (result,) = GradingEngine(Course(root), workers=1, settings=GradingSettings(cell_timeout=20)).grade(ASSIGNMENT, students=["second"])
     assert (result.status, result.score) == ("graded", 100)
 
 
@@ -414,7 +415,7 @@ def test_without_bubblewrap_the_kernel_user_must_be_able_to_run_python(tmp_path)
     refuses up front with a message saying what to do; elsewhere it goes ahead."""
     from autograder.grading.sandbox import Sandbox, SandboxUnavailable
 
-    sandbox = Sandbox(isolated=False)
+    sandbox = Sandbox(GradingSettings().limits(), isolated=False)
     assert "bwrap" not in " ".join(sandbox.kernel_argv(tmp_path, 0, tmp_path / "c.json"))
     python_is_private = not all(_other_users_can_use(path) for path in _python_environment())
     if python_is_private:

@@ -56,6 +56,7 @@ from .intake import Intake, fingerprint, read_submission
 from .lock_to_source import GraderFault, SubmissionRejected
 from .nbgrader_reuse import reusing_nbgrader
 from .sandbox import Sandbox, compile_course_packages, matplotlib_cache, reserved_slots
+from .settings import GradingSettings, settings_from
 from .work_queue import LocalQueue, SharedQueue, process_name
 
 RECORD_VERSION = 1
@@ -144,16 +145,12 @@ def _grade_in_worker(assignment: str, student: str, slot: int, scratch: str, for
 class GradingEngine:
     """Grades the submissions of one course. ``workers`` kernels run at once (default_workers())."""
 
-    def __init__(self, course, workers: int | None = None, sandbox: Sandbox | None = None,
-                 cell_timeout: float | None = None, notebook_timeout: float | None = None,
-                 output_limit: int = 200_000, run_id: str | None = None):
+    def __init__(self, course, workers: int | None = None, settings: GradingSettings | None = None,
+                 isolated: bool = True, run_id: str | None = None):
         self.course = course
         self.workers = max(1, workers or default_workers())
-        self.sandbox = sandbox or Sandbox()
-        configured = course.config.Execute.get("timeout", None)
-        self.cell_timeout = float(cell_timeout or configured or 60)
-        self.notebook_timeout = float(notebook_timeout or 10 * self.cell_timeout)
-        self.output_limit = output_limit
+        self.settings = settings or settings_from(course.config)   # timeouts, output, restarts, limits
+        self.sandbox = Sandbox(self.settings.limits(), isolated=isolated)
         self.shared_run = run_id            # given: share the run with other processes (PostgreSQL)
         self.run_id = run_id or ""          # the current batch's run (a fresh one per batch when alone)
         self.matplotlib_cache: str | None = None
@@ -303,8 +300,7 @@ class GradingEngine:
         result = None
         if to_run:                   # else nothing readable: zero, with the reasons, no kernel needed
             job = ExecutionJob(student, to_run, slot, str(scratch / f"slot{slot}"), self.sandbox,
-                               self.cell_timeout, self.notebook_timeout, self.output_limit,
-                               matplotlib_cache=self.matplotlib_cache)
+                               **self.settings.run_options(), matplotlib_cache=self.matplotlib_cache)
             try:
                 result = execute(job)
             except Exception as error:   # KernelStartError: the machine, not the submission

@@ -87,10 +87,10 @@ class ExecutionJob:
     slot: int
     slot_root: str
     sandbox: Sandbox
-    cell_timeout: float = 60.0
-    notebook_timeout: float = 600.0
-    output_limit: int = 200_000
-    max_restarts: int = 8
+    cell_timeout: float            # these four: GradingSettings.run_options() (autograder/grading/settings.py)
+    notebook_timeout: float
+    output_limit: int
+    max_restarts: int
     files: dict[str, bytes] = field(default_factory=dict)
     matplotlib_cache: str | None = None
 

@@ -135,10 +135,10 @@ def package_words() -> frozenset[str]:
     import numpy.linalg
     import numpy.testing
 
-    root = Path(__file__).resolve().parent
+    autograder = Path(__file__).resolve().parents[1]
     words = set(dir(builtins)) | set(keyword.kwlist)
     words |= {name for module in (numpy, numpy.linalg, numpy.testing, numpy.random) for name in dir(module)}
-    for path in [*root.glob("*.py"), *(root.parent / "mini_autograd").rglob("*.py")]:
+    for path in [*autograder.rglob("*.py"), *(autograder.parent / "mini_autograd").rglob("*.py")]:
         words.update(WORD.findall(path.read_text(encoding="utf-8", errors="replace")))
     return frozenset(words)
 

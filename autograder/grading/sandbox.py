@@ -37,6 +37,8 @@ from pathlib import Path
 import autograder
 import mini_autograd
 
+from .settings import Limits
+
 FIRST_SLOT_UID = 61000
 """Worker slot k runs its kernels as user id FIRST_SLOT_UID + k (no /etc/passwd entry needed)."""
 
@@ -59,28 +61,6 @@ current folder leaves sys.path as with ipykernel_launcher (IPython puts it back)
 
 class SandboxUnavailable(RuntimeError):
     """The machine cannot run the sandbox; the message says what to install or which option to use."""
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Resource limits of one kernel (enforced by the Linux kernel through setrlimit)."""
-
-    address_space_mb: int = 3072   # numpy, mini_autograd and IPython need about 1 GB of address space
-    cpu_seconds: int = 600         # CPU time of each process; the wall-clock timeouts usually come first
-    processes: int = 128           # processes and threads of the slot's user (a fork bomb stops here)
-    file_size_mb: int = 64         # largest file the kernel may write
-    open_files: int = 256
-    tmp_mb: int = 256              # size of the kernel's private /tmp (in memory)
-
-    def prlimit_options(self) -> list[str]:
-        return [
-            f"--as={self.address_space_mb * 2**20}",
-            f"--cpu={self.cpu_seconds}",
-            f"--nproc={self.processes}",
-            f"--fsize={self.file_size_mb * 2**20}",
-            f"--nofile={self.open_files}",
-            "--core=0",
-        ]
 
 
 def _package_dir(module) -> Path:
@@ -131,7 +111,7 @@ def bwrap_available() -> str | None:
 class Sandbox:
     """How kernels are confined. ``isolated`` uses bubblewrap; limits and the user id apply always."""
 
-    limits: Limits = Limits()
+    limits: Limits                 # GradingSettings.limits()
     isolated: bool = True
 
     def check(self) -> None:

@@ -23,10 +23,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 import nbformat
 from nbgrader.preprocessors import Execute
-from traitlets import Float, Integer
+from traitlets import Integer
 
 from .executor import ExecutionJob, execute
 from .sandbox import Sandbox, SandboxUnavailable, compile_course_packages, matplotlib_cache
+from .settings import settings_from
 
 
 class SandboxRefused(RuntimeError):
@@ -34,15 +35,8 @@ class SandboxRefused(RuntimeError):
 
 
 class SandboxedExecute(Execute):
-    """Run the notebook in the grading sandbox (the cell timeout is Execute.timeout)."""
-
-    notebook_timeout = Float(
-        0.0, help="Seconds a whole notebook may run; 0 means ten times the cell timeout (Execute.timeout)."
-    ).tag(config=True)
-
-    output_limit = Integer(
-        200_000, help="Characters of output a cell may keep; the rest is dropped with a note."
-    ).tag(config=True)
+    """Run the notebook in the grading sandbox, with the grading engine's settings (c.GradingSettings
+    in nbgrader_config.py: timeouts, output limit, restarts, limits; Execute.timeout is not used)."""
 
     slot = Integer(
         63, help="The sandbox slot (its kernels run as user id 61000 + slot). Keep it apart from the slots "
@@ -51,7 +45,8 @@ class SandboxedExecute(Execute):
 
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
-        sandbox = Sandbox()
+        settings = settings_from(self.config)
+        sandbox = Sandbox(settings.limits())
         try:
             sandbox.check()
         except SandboxUnavailable as error:
@@ -59,13 +54,10 @@ class SandboxedExecute(Execute):
                 f"student code runs only in the grading sandbox, and this process cannot start it ({error}). "
                 f"Grade with `course grade {info['assignment']}` as root instead.") from None
         compile_course_packages()
-        cell_timeout = float(self.timeout or 60)
         with tempfile.TemporaryDirectory(prefix="nbgrader-sandbox-") as scratch:
             job = ExecutionJob(
                 student=info["student"], notebooks={info["notebook"]: nbformat.writes(nb)}, slot=self.slot,
-                slot_root=scratch, sandbox=sandbox, cell_timeout=cell_timeout,
-                notebook_timeout=self.notebook_timeout or 10 * cell_timeout, output_limit=self.output_limit,
-                matplotlib_cache=str(matplotlib_cache()),
+                slot_root=scratch, sandbox=sandbox, **settings.run_options(), matplotlib_cache=str(matplotlib_cache()),
             )
             # The executor runs its own event loop; the formgrader calls this inside one of its own.
             with ThreadPoolExecutor(1) as pool:
