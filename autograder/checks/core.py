@@ -26,10 +26,10 @@ from dataclasses import dataclass
 
 from . import integrity as safe
 from .messages import CheckFailed, likely_cause, mismatch_message, student_text, worst_mismatch
-from .tolerances import GRADIENTS, MISTAKE, ROUNDING, VALUES, Tolerance, close  # noqa: F401 - re-exported
+from .tolerances import EXACT, GRADIENTS, MISTAKE, ROUNDING, VALUES, Tolerance, close  # noqa: F401 - re-exported
 
 __all__ = ["Exercise", "Mistake", "exercise", "fail", "as_array", "check_shape", "explained_by",
-           "VALUES", "ROUNDING", "GRADIENTS", "MISTAKE", "Tolerance", "close", "CheckFailed"]
+           "VALUES", "ROUNDING", "EXACT", "GRADIENTS", "MISTAKE", "Tolerance", "close", "CheckFailed"]
 
 
 @dataclass(frozen=True)

@@ -23,9 +23,9 @@ import numpy
 import mini_autograd as ag
 
 from . import integrity as safe
-from .core import as_array, check_shape, fail
+from .core import EXACT, ROUNDING, Exercise, Mistake, as_array, check_shape, fail
 from .gradients import _check_not_mutated, _random_inputs, call_student
-from .messages import CheckFailed, describe_shape, likely_cause, mismatch_message, student_text, worst_mismatch
+from .messages import CheckFailed, describe_shape, student_text
 from .numeric import as_float64
 
 # References taken at import, in the notebook's locked setup cell (before any student code).
@@ -45,30 +45,10 @@ _ag_functions = {"exp": ag.exp, "log": ag.log, "sqrt": ag.sqrt, "sin": ag.sin, "
 # --- small helpers --------------------------------------------------------------------
 
 
-def _close(a, b, rtol: float = 1e-6, atol: float = 1e-9) -> bool:
-    try:
-        a, b = as_float64(a), as_float64(b)
-    except (TypeError, ValueError):
-        return False
-    return a.shape == b.shape and bool(safe.np_allclose(a, b, rtol=rtol, atol=atol))
-
-
-def _compare(exercise, what, got, expected, hints=(), atol: float = 1e-9, rtol: float = 1e-7):
-    """got must equal expected elementwise; on a mismatch, name the first hint that explains it.
-
-    hints: (description, candidate) pairs, where candidate is what a known mistake gives."""
-    expected = as_float64(expected)
-    got = as_array(exercise, what, got)
-    check_shape(exercise, what, got, expected.shape)
-    mismatch = worst_mismatch(got, expected, atol, rtol)
-    if mismatch is None:
-        return
-    cause = None
-    for description, candidate in hints:
-        if _close(candidate, got) and not _close(candidate, expected):
-            cause = description
-            break
-    fail(exercise, mismatch_message(what, mismatch, cause or likely_cause(got, expected)))
+def _compare(exercise, what, got, expected, mistakes=(), tolerance=ROUNDING):
+    """got must equal expected elementwise (``core.Exercise.compare``); on a mismatch, name the
+    first Mistake that explains it."""
+    Exercise(exercise).compare(got, expected, what, mistakes=mistakes, tolerance=tolerance)
 
 
 def _fmt(x) -> str:
@@ -276,43 +256,43 @@ def _check_dual_class(Dual, exercise):
 
 
 # (label, compute(x, y, c) -> Dual, expected(a, ta, b, tb, c) -> (value, tangent),
-#  hints(a, ta, b, tb, c) -> [(description, wrong tangent)])
+#  hints(a, ta, b, tb, c) -> [Mistake(description, wrong tangent)])
 _ARITHMETIC_CASES = [
     ("x + y", lambda x, y, c: x + y, lambda a, ta, b, tb, c: (a + b, ta + tb), lambda a, ta, b, tb, c: []),
     ("x - y", lambda x, y, c: x - y, lambda a, ta, b, tb, c: (a - b, ta - tb),
-     lambda a, ta, b, tb, c: [("the tangent of x - y is t_x - t_y", ta + tb)]),
+     lambda a, ta, b, tb, c: [Mistake("the tangent of x - y is t_x - t_y", ta + tb)]),
     ("-x", lambda x, y, c: -x, lambda a, ta, b, tb, c: (-a, -ta), lambda a, ta, b, tb, c: []),
     ("x * y", lambda x, y, c: x * y, lambda a, ta, b, tb, c: (a * b, ta * b + a * tb),
      lambda a, ta, b, tb, c: [
-         ("the product rule has two terms, t_x y + x t_y; the term x t_y is missing", ta * b),
-         ("the product rule has two terms, t_x y + x t_y; the term t_x y is missing", a * tb),
-         ("the tangent of a product is not the product of the tangents: use t_x y + x t_y", ta * tb)]),
+         Mistake("the product rule has two terms, t_x y + x t_y; the term x t_y is missing", ta * b),
+         Mistake("the product rule has two terms, t_x y + x t_y; the term t_x y is missing", a * tb),
+         Mistake("the tangent of a product is not the product of the tangents: use t_x y + x t_y", ta * tb)]),
     ("x / y", lambda x, y, c: x / y, lambda a, ta, b, tb, c: (a / b, (ta * b - a * tb) / b**2),
      lambda a, ta, b, tb, c: [
-         ("the quotient rule subtracts: (t_x y - x t_y) / y^2", (ta * b + a * tb) / b**2),
-         ("the quotient rule subtracts: (t_x y - x t_y) / y^2", (a * tb - ta * b) / b**2),
-         ("the quotient rule divides by y squared: (t_x y - x t_y) / y^2", (ta * b - a * tb) / b),
-         ("x / y depends on y as well: the term - x t_y / y^2 is missing", ta / b),
-         ("the tangent of a quotient is not the quotient of the tangents", ta / tb)]),
+         Mistake("the quotient rule subtracts: (t_x y - x t_y) / y^2", (ta * b + a * tb) / b**2),
+         Mistake("the quotient rule subtracts: (t_x y - x t_y) / y^2", (a * tb - ta * b) / b**2),
+         Mistake("the quotient rule divides by y squared: (t_x y - x t_y) / y^2", (ta * b - a * tb) / b),
+         Mistake("x / y depends on y as well: the term - x t_y / y^2 is missing", ta / b),
+         Mistake("the tangent of a quotient is not the quotient of the tangents", ta / tb)]),
     ("x + c", lambda x, y, c: x + c, lambda a, ta, b, tb, c: (a + c, ta), lambda a, ta, b, tb, c: []),
     ("c + x", lambda x, y, c: c + x, lambda a, ta, b, tb, c: (c + a, ta), lambda a, ta, b, tb, c: []),
     ("x - c", lambda x, y, c: x - c, lambda a, ta, b, tb, c: (a - c, ta), lambda a, ta, b, tb, c: []),
     ("c - x", lambda x, y, c: c - x, lambda a, ta, b, tb, c: (c - a, -ta),
-     lambda a, ta, b, tb, c: [("c - x: the constant has tangent 0, so the tangent is -t_x", ta)]),
+     lambda a, ta, b, tb, c: [Mistake("c - x: the constant has tangent 0, so the tangent is -t_x", ta)]),
     ("c * x", lambda x, y, c: c * x, lambda a, ta, b, tb, c: (c * a, c * ta), lambda a, ta, b, tb, c: []),
     ("x * c", lambda x, y, c: x * c, lambda a, ta, b, tb, c: (a * c, ta * c), lambda a, ta, b, tb, c: []),
     ("x / c", lambda x, y, c: x / c, lambda a, ta, b, tb, c: (a / c, ta / c), lambda a, ta, b, tb, c: []),
     ("c / x", lambda x, y, c: c / x, lambda a, ta, b, tb, c: (c / a, -c * ta / a**2),
-     lambda a, ta, b, tb, c: [("c / x: the tangent is -c t_x / x^2 (quotient rule with a constant numerator)",
+     lambda a, ta, b, tb, c: [Mistake("c / x: the tangent is -c t_x / x^2 (quotient rule with a constant numerator)",
                                c * ta / a**2)]),
 ]
 
 
 def _power_hints(a, ta, p):
-    return [("power rule: the tangent of x^p is p x^(p-1) t_x; the exponent is off by one", p * a**p * ta),
-            ("power rule: the tangent of x^p is p x^(p-1) t_x; the factor is p, not p - 1", (p - 1) * a ** (p - 1) * ta),
-            ("power rule: the tangent of x^p is p x^(p-1) t_x; the exponent is off by one", p * a ** (p - 2) * ta),
-            ("chain rule: multiply p x^(p-1) by the tangent t_x", p * a ** (p - 1))]
+    return [Mistake("power rule: the tangent of x^p is p x^(p-1) t_x; the exponent is off by one", p * a**p * ta),
+            Mistake("power rule: the tangent of x^p is p x^(p-1) t_x; the factor is p, not p - 1", (p - 1) * a ** (p - 1) * ta),
+            Mistake("power rule: the tangent of x^p is p x^(p-1) t_x; the exponent is off by one", p * a ** (p - 2) * ta),
+            Mistake("chain rule: multiply p x^(p-1) by the tangent t_x", p * a ** (p - 1))]
 
 
 # Functions written with operators only: they run on Duals and on mini_autograd Variables.
@@ -407,18 +387,18 @@ _ELEMENTARY = {
 
 def _function_hints(name, a, t):
     f, df = _ELEMENTARY[name][:2]
-    hints = [(f"chain rule: the tangent of {name}(x) is {name}'(x) times the input's tangent t; "
+    hints = [Mistake(f"chain rule: the tangent of {name}(x) is {name}'(x) times the input's tangent t; "
               f"the factor t is missing", df(a))]
     if name != "exp":
-        hints.append((f"the tangent uses {name}(x) itself; it should be the derivative {name}'(x) times t", f(a) * t))
+        hints.append(Mistake(f"the tangent uses {name}(x) itself; it should be the derivative {name}'(x) times t", f(a) * t))
     if name == "tanh":
-        hints.append(("the derivative of tanh is 1 - tanh(x)^2: the square is missing", (1 - _np_tanh(a)) * t))
+        hints.append(Mistake("the derivative of tanh is 1 - tanh(x)^2: the square is missing", (1 - _np_tanh(a)) * t))
     if name == "log":
-        hints.append(("the derivative of log x is 1/x, so the tangent is t / x", a * t))
+        hints.append(Mistake("the derivative of log x is 1/x, so the tangent is t / x", a * t))
     if name == "cos":
-        hints.append(("the derivative of cos x is -sin x (with a minus sign)", _np_sin(a) * t))
+        hints.append(Mistake("the derivative of cos x is -sin x (with a minus sign)", _np_sin(a) * t))
     if name == "sin":
-        hints.append(("the derivative of sin x is cos x, without a minus sign", -_np_cos(a) * t))
+        hints.append(Mistake("the derivative of sin x is cos x, without a minus sign", -_np_cos(a) * t))
     return hints
 
 
@@ -453,8 +433,8 @@ def check_dual_functions(functions: dict, Dual, exercise: str, *, seeds=(0,), sh
                     here = f"dual_{name}(Dual({_fmt(a)}, {_fmt(t)}))"
                     x = call_student(exercise, "Dual(...)", Dual, safe.np_copy(a) if shape else a, safe.np_copy(t) if shape else t)
                     value, tangent = _parts(exercise, here, call_student(exercise, here, student, x))
-                    _compare(exercise, f"the value of {here}", value, f(a), rtol=1e-9)
-                    _compare(exercise, f"the tangent of {here}", tangent, df(a) * t, _function_hints(name, a, t), rtol=1e-9)
+                    _compare(exercise, f"the value of {here}", value, f(a), EXACT)
+                    _compare(exercise, f"the tangent of {here}", tangent, df(a) * t, _function_hints(name, a, t), EXACT)
 
             F = _Namespace(**functions)
             for label, needs, g, (low, high) in _FUNCTION_COMPOSITES:
@@ -465,8 +445,8 @@ def check_dual_functions(functions: dict, Dual, exercise: str, *, seeds=(0,), sh
                 x = call_student(exercise, "Dual(...)", Dual, a, t)
                 value, tangent = _parts(exercise, label, call_student(exercise, label, g, x, F, _DualRules(exercise)))
                 want_value, want_tangent = _ag_jvp(lambda v: g(v, _AG, _AG), (a,), (t,))
-                _compare(exercise, f"the value of {here}", value, want_value, rtol=1e-9)
-                _compare(exercise, f"the tangent of {here}", tangent, want_tangent, rtol=1e-9)
+                _compare(exercise, f"the value of {here}", value, want_value, EXACT)
+                _compare(exercise, f"the tangent of {here}", tangent, want_tangent, EXACT)
 
 
 # --- Exercise: derivatives and JVPs with dual numbers -----------------------------------------
@@ -492,9 +472,9 @@ def check_derivative(derivative, exercise: str, *, seeds=(0,), shapes=((),)):
                                     f"on the dual number Dual(x, 1).")
                 value, expected = _ag_jvp(lambda v: g(v, _AG), (a,), (_np_ones(shape),))
                 _compare(exercise, what, got, expected, [
-                    ("that is f(x), the value: return the tangent of f(Dual(x, 1))", value),
-                    ("the result is zero: seed the input with tangent 1, Dual(x, 1.0), not 0", 0 * as_float64(expected)),
-                ], rtol=1e-9)
+                    Mistake("that is f(x), the value: return the tangent of f(Dual(x, 1))", value),
+                    Mistake("the result is zero: seed the input with tangent 1, Dual(x, 1.0), not 0", 0 * as_float64(expected)),
+                ], EXACT)
 
 
 def check_dual_jvp(dual_jvp, exercise: str, *, sizes=((3, 2),), seeds=(0,), notes_example: bool = True):
@@ -521,10 +501,10 @@ def check_dual_jvp(dual_jvp, exercise: str, *, sizes=((3, 2),), seeds=(0,), note
         want_values, want_tangents = _ag_jvp(_on_ag(f, n), (x,), (v,))
         jacobian = _ag_jacobian(_on_ag(f, n), x)
         _compare(exercise, f"the values f(x) from {what}", values, want_values, [
-            ("these are the tangents: return (values, tangents) in that order", want_tangents)], rtol=1e-9)
+            Mistake("these are the tangents: return (values, tangents) in that order", want_tangents)], EXACT)
         _compare(exercise, f"the tangents J v from {what}", tangents, want_tangents, [
-            ("every input got tangent 1: seed input i with v[i]", _np_matmul(jacobian, _np_ones(n))),
-            ("these are the values f(x): return (values, tangents) in that order", want_values)], rtol=1e-9)
+            Mistake("every input got tangent 1: seed input i with v[i]", _np_matmul(jacobian, _np_ones(n))),
+            Mistake("these are the values f(x): return (values, tangents) in that order", want_values)], EXACT)
 
 
 # --- Exercise: the Jacobian by columns ---------------------------------------------------------
@@ -557,13 +537,13 @@ def check_forward_jacobian(jacobian_forward, exercise: str, *, sizes=((3, 2), (2
                             f"output and one column per input, shape {(m, n)}: it is transposed. One pass with "
                             f"input j seeded gives column j.")
         _compare(exercise, what, got, expected, [
-            ("the Jacobian is transposed: the tangents of one pass (input j seeded) form column j, not row j",
+            Mistake("the Jacobian is transposed: the tangents of one pass (input j seeded) form column j, not row j",
              expected.T),
-            ("the columns add up: each pass also carries the seeds of the earlier passes; reset the seed to 0 "
+            Mistake("the columns add up: each pass also carries the seeds of the earlier passes; reset the seed to 0 "
              "after each pass", _np_cumsum(expected, axis=1)),
-            ("every column equals J times a vector of ones: seed one input per pass, not all of them",
+            Mistake("every column equals J times a vector of ones: seed one input per pass, not all of them",
              _np_matmul(expected, _np_ones((n, n)))),
-        ], rtol=1e-9)
+        ], EXACT)
 
 
 # --- Exercise: JVP rules of Operations -----------------------------------------------------------
@@ -635,25 +615,25 @@ def check_jvp(op_class, input_shapes_list, exercise: str, *, reference=None, dom
                 got = call_student(exercise, what, node.jvp, *tangents)
                 _check_not_mutated(exercise, tangents, copies, f"{name}.jvp")
                 expected = _contract(jacobians, tangents, out_shape)
-                hints = [("it looks like the local derivative only: multiply it by the input's tangent (chain rule)",
+                hints = [Mistake("it looks like the local derivative only: multiply it by the input's tangent (chain rule)",
                           _contract(jacobians, [_np_ones(x.shape) for x in inputs], out_shape))]
                 if len(inputs) > 1 and len(only) == len(inputs):
                     for k in range(len(inputs)):
                         alone = [t if j == k else safe.np_zeros(t.shape) for j, t in enumerate(tangents)]
-                        hints.append((f"only input {k}'s contribution: the output's tangent is the sum of the "
+                        hints.append(Mistake(f"only input {k}'s contribution: the output's tangent is the sum of the "
                                       f"contributions of all inputs (product rule)", _contract(jacobians, alone, out_shape)))
                     if len(inputs) == 2 and tangents[0].shape == tangents[1].shape:
-                        hints.append(("the tangents were multiplied together: the output's tangent is a sum of "
+                        hints.append(Mistake("the tangents were multiplied together: the output's tangent is a sum of "
                                       "terms, each a local derivative times one input's tangent",
                                       tangents[0] * tangents[1]))
                     for k in range(len(inputs)):
                         flipped = [-t if j == k else t for j, t in enumerate(tangents)]
-                        hints.append((f"the contribution of input {k} has the wrong sign",
+                        hints.append(Mistake(f"the contribution of input {k} has the wrong sign",
                                       _contract(jacobians, flipped, out_shape)))
                 if len(inputs) == 1 and _np_shape(output.value) == tangents[0].shape:
-                    hints.append(("the tangent was multiplied by the function's value instead of its derivative",
+                    hints.append(Mistake("the tangent was multiplied by the function's value instead of its derivative",
                                   as_float64(value) * tangents[0]))
-                _compare(exercise, what, got, expected, hints, atol=1e-8, rtol=1e-7)
+                _compare(exercise, what, got, expected, hints)
 
 
 # --- Exercise: cost of the two modes --------------------------------------------------------------
@@ -670,18 +650,23 @@ def check_choice(got, expected, exercise: str, what: str, accepted=None):
 
 
 def check_raises(function, arguments, error, exercise: str, what: str):
-    """function(*arguments) must raise ``error``."""
+    """function(*arguments) must raise ``error``; integrity is verified after the call either way."""
     safe.verify(exercise)
     try:
         function(*arguments)
     except error:
+        safe.verify(exercise)
         return
     except NotImplementedError:
+        safe.verify(exercise)
         fail(exercise, f"{what} is not implemented yet (it raised NotImplementedError).")
     except AssertionError:
+        safe.verify(exercise)
         raise
     except Exception as other:  # noqa: BLE001
+        safe.verify(exercise)
         fail(exercise, f"{what} should raise {error.__name__}, but it raised {type(other).__name__}: {student_text(other)}")
+    safe.verify(exercise)
     fail(exercise, f"{what} should raise {error.__name__}, but it returned normally.")
 
 

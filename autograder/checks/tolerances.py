@@ -7,6 +7,8 @@ Which pair applies depends on what the answer is compared with:
   A correct answer differs only by rounding, but may compute in another order or formula.
 - ``ROUNDING``: a reference that does the same float64 arithmetic step by step (reverse-mode
   gradients of the same graph, dual numbers, SGD parameters): only rounding differences are allowed.
+- ``EXACT``: the same formula in float64 where an approximation must fail: a finite-difference
+  derivative (relative error about 1e-10) is not the forward-mode derivative.
 - ``GRADIENTS``: finite differences (``numeric.EPS`` = 1e-6, central): their error is about
   EPS^2 |f'''| plus rounding ~1e-16 |f| / EPS, so about 1e-10; 1e-5 / 1e-4 leaves room for
   larger third derivatives while a wrong formula is still off by far more.
@@ -29,6 +31,7 @@ class Tolerance:
 
 VALUES = Tolerance(atol=1e-6, rtol=1e-5)
 ROUNDING = Tolerance(atol=1e-9, rtol=1e-7)
+EXACT = Tolerance(atol=1e-9, rtol=1e-9)
 GRADIENTS = Tolerance(atol=1e-5, rtol=1e-4)
 MISTAKE = Tolerance(atol=1e-9, rtol=1e-6)
 
