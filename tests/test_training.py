@@ -128,3 +128,92 @@ def test_demo_rejects_bad_arguments(capsys):
     with pytest.raises(SystemExit):
         demo.main(["--epochs", "0"])
     assert "--epochs must be at least 1" in capsys.readouterr().err
+
+
+def _hand_mlp_step(X, y, W1, b1, W2, b2):
+    """The MLP step of benchmarks/mlp_step.py by hand, without any in-place operation:
+    (h_pre, h, logits, loss, grads of h_pre, h, logits, W1, b1, W2, b2)."""
+    n = len(y)
+    h_pre = X @ W1 + b1
+    h = np.maximum(h_pre, 0)
+    logits = h @ W2 + b2
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    p = np.exp(shifted) / np.exp(shifted).sum(axis=1, keepdims=True)
+    loss = -np.log(p[np.arange(n), y]).mean()
+    g_logits = p.copy()
+    g_logits[np.arange(n), y] -= 1
+    g_logits /= n
+    g_h = g_logits @ W2.T
+    g_pre = g_h * (h_pre > 0)
+    return (h_pre, h, logits, loss,
+            {"h_pre": g_pre, "h": g_h, "logits": g_logits, "W1": X.T @ g_pre, "b1": g_pre.sum(0),
+             "W2": h.T @ g_logits, "b2": g_logits.sum(0)})
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kept_intermediates_keep_their_values_and_gradients_through_a_training_step(dtype):
+    """A user who keeps the intermediates of an MLP step (pre-activation, activation, logits)
+    must find their values and gradients intact after backward() and optimizer.step(): no
+    node may compute in place into another node's value or gradient."""
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((16, 12)).astype(dtype)
+    y = rng.integers(0, 5, 16)
+    model = ag.nn.MLP([12, 8, 5], rng=1, dtype=dtype)
+    linear1, relu, linear2 = model.layers
+    W1, b1, W2, b2 = (p.value.copy() for p in model.parameters())
+    h_pre, h, logits, loss, grads = _hand_mlp_step(X.astype(np.float64), y, *(w.astype(np.float64) for w in (W1, b1, W2, b2)))
+    optimizer = ag.optim.SGD(model.parameters(), lr=0.5)
+    for step in range(2):  # the second step checks that nothing of the first leaked into it
+        optimizer.zero_grad()
+        kept_pre = linear1(X)
+        kept_h = relu(kept_pre)
+        kept_logits = linear2(kept_h)
+        kept_loss = ag.cross_entropy(kept_logits, y)
+        copies = {"h_pre": kept_pre.value.copy(), "h": kept_h.value.copy(), "logits": kept_logits.value.copy()}
+        kept_loss.backward()
+        if step == 0:
+            seen = {"h_pre": kept_pre.grad.copy(), "h": kept_h.grad.copy(), "logits": kept_logits.grad.copy()}
+        optimizer.step()
+        for name, v in (("h_pre", kept_pre), ("h", kept_h), ("logits", kept_logits)):
+            assert v.value.dtype == dtype and v.grad.dtype == dtype
+            np.testing.assert_array_equal(v.value, copies[name], err_msg=f"{name}'s value changed by backward/step")
+        if step == 0:
+            tol = dict(rtol=1e-4, atol=1e-6) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+            np.testing.assert_allclose(kept_pre.value, h_pre, **tol)
+            np.testing.assert_allclose(kept_h.value, h, **tol)
+            np.testing.assert_allclose(kept_logits.value, logits, **tol)
+            np.testing.assert_allclose(kept_loss.value, loss, **tol)
+            for name, v in (("h_pre", kept_pre), ("h", kept_h), ("logits", kept_logits)):
+                np.testing.assert_array_equal(v.grad, seen[name], err_msg=f"{name}'s grad changed by later nodes or the step")
+                np.testing.assert_allclose(v.grad, grads[name], err_msg=f"{name}'s grad", **tol)
+            for name, expected, before in zip(("W1", "b1", "W2", "b2"), (grads[k] for k in ("W1", "b1", "W2", "b2")),
+                                              (W1, b1, W2, b2)):
+                p = {"W1": linear1.weight, "b1": linear1.bias, "W2": linear2.weight, "b2": linear2.bias}[name]
+                np.testing.assert_allclose(p.grad, expected, err_msg=f"{name}'s grad", **tol)
+                np.testing.assert_allclose(p.value, before - 0.5 * expected, err_msg=f"{name} after the step", **tol)
+        # a later graph that reuses the kept activation gets its own, correct gradient
+        kept_h.grad = None
+        again = (kept_h * kept_h).sum()
+        again.backward()
+        np.testing.assert_allclose(kept_h.grad, 2 * copies["h"], rtol=1e-6)
+        np.testing.assert_array_equal(kept_h.value, copies["h"])
+
+
+def test_a_kept_leaf_gradient_is_not_changed_by_a_later_backward_into_another_leaf():
+    """The first gradient a leaf gets is stored without a copy: a later backward pass must
+    not add into it through another leaf or intermediate that shares the array."""
+    x = ag.Variable(np.ones((3, 4)))
+    w = ag.Variable(np.full((4, 2), 2.0))
+    b = ag.Variable(np.zeros(2))
+    out = ag.affine(x, w, b) if hasattr(ag, "affine") else x @ w + b
+    out.sum().backward()
+    kept = w.grad
+    kept_copy = kept.copy()
+    b.grad = None
+    x.grad = None
+    out2 = ag.nn.Linear(4, 2, rng=0)(x)
+    out2.sum().backward()
+    np.testing.assert_array_equal(kept, kept_copy)
+    (x @ w).sum().backward()  # accumulates into w.grad, which may replace the array, not edit a kept copy
+    np.testing.assert_array_equal(kept, kept_copy)
+    np.testing.assert_allclose(w.grad, 2 * kept_copy)
