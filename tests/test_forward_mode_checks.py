@@ -14,22 +14,22 @@ from autograder.checks.forward_mode import (check_choice, check_derivative, chec
                                             check_dual_jvp, check_forward_jacobian, check_jvp, check_raises)
 
 
-def _notebook_solutions():
-    """The solutions of the 05_forward_mode notebook (source/), run in a fresh namespace."""
+def notebook_solutions(assignment, grade_ids):
+    """The solution cells ``grade_ids`` of a notebook in source/, run in a fresh namespace."""
     import pathlib
 
     import nbformat
 
-    path = pathlib.Path(__file__).parent.parent / "source" / "05_forward_mode" / "05_forward_mode.ipynb"
-    wanted = {"ex1-solution", "ex2-solution", "ex3-solution", "ex4-solution", "ex5-multiply-solution"}
+    path = pathlib.Path(__file__).parent.parent / "source" / assignment / f"{assignment}.ipynb"
     namespace = {"np": np, "ag": ag}
     for cell in nbformat.read(path, as_version=4).cells:
-        if cell.metadata.get("nbgrader", {}).get("grade_id") in wanted:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") in grade_ids:
             exec(cell.source, namespace)
     return namespace
 
 
-SOLUTIONS = _notebook_solutions()
+SOLUTIONS = notebook_solutions("05_forward_mode", {"ex1-solution", "ex2-solution", "ex3-solution", "ex4-solution",
+                                                      "ex5-multiply-solution"})
 Dual, lift = SOLUTIONS["Dual"], SOLUTIONS["lift"]
 FUNCTIONS = {name: SOLUTIONS[f"dual_{name}"] for name in ("exp", "log", "sqrt", "sin", "cos", "tanh")}
 derivative, dual_jvp = SOLUTIONS["derivative"], SOLUTIONS["dual_jvp"]

@@ -23,8 +23,8 @@ import numpy
 import mini_autograd as ag
 
 from . import integrity as safe
-from .core import fail
-from .gradients import call_student
+from .core import MISTAKE, ROUNDING, fail
+from .gradients import _CallWatch, call_student
 from .messages import likely_cause, mismatch_message, student_text, worst_mismatch
 from .numeric import as_float64
 
@@ -37,6 +37,7 @@ _Sigmoid = ag.nn.Sigmoid
 _Sequential = ag.nn.Sequential
 _MLP = ag.nn.MLP
 _cross_entropy = ag.cross_entropy
+_CROSS_ENTROPY_CODE = ag.cross_entropy.__code__
 _make_spirals = ag.data.make_spirals
 _np_maximum = numpy.maximum
 _np_tanh = numpy.tanh
@@ -169,7 +170,7 @@ def check_regularized_loss(student_fn, exercise: str, *, cases=(((4, 6, 3), 8, 0
                             f"that backward works), got {type(got).__name__}.")
         if got.shape != ():
             fail(exercise, f"regularized_loss should return a scalar, got shape {got.shape}.")
-        mismatch = worst_mismatch(got.value, expected.value, 1e-8, 1e-7)
+        mismatch = worst_mismatch(got.value, expected.value, ROUNDING.atol, ROUNDING.rtol)
         if mismatch is not None:
             plain = float(_cross_entropy(reference_model(X), y).value)
             hint = None
@@ -178,7 +179,7 @@ def check_regularized_loss(student_fn, exercise: str, *, cases=(((4, 6, 3), 8, 0
             else:
                 with_bias = float(expected.value) + lam * sum(float(safe.np_sum(b.value ** 2))
                                                               for b in reference_model.parameters() if b.ndim == 1)
-                if abs(float(got.value) - with_bias) < 1e-7 * (1 + abs(with_bias)):
+                if abs(float(got.value) - with_bias) < ROUNDING.rtol * (1 + abs(with_bias)):
                     hint = "the biases were penalised too: only weight matrices are"
             fail(exercise, mismatch_message(f"the loss {where}", mismatch, hint))
         for p in params:
@@ -193,13 +194,13 @@ def check_regularized_loss(student_fn, exercise: str, *, cases=(((4, 6, 3), 8, 0
             if p.grad is None:
                 fail(exercise, f"after backward, the {name} has no gradient {where}: the loss must be built "
                                 f"from the model's Variables with ag operations.")
-            mismatch = worst_mismatch(p.grad, q.grad, 1e-8, 1e-6)
+            mismatch = worst_mismatch(p.grad, q.grad, ROUNDING.atol, ROUNDING.rtol)
             if mismatch is not None:
                 cause = likely_cause(p.grad, q.grad)
-                if q.ndim == 2 and worst_mismatch(p.grad, q.grad - 2 * lam * q.value, 1e-8, 1e-6) is None:
+                if q.ndim == 2 and worst_mismatch(p.grad, q.grad - 2 * lam * q.value, MISTAKE.atol, MISTAKE.rtol) is None:
                     cause = ("the penalty adds to the loss's value but not to its gradient: compute it from the "
                              "Variables (W * W).sum(), not from W.value with numpy")
-                elif q.ndim == 2 and worst_mismatch(p.grad, q.grad - lam * q.value, 1e-8, 1e-6) is None:
+                elif q.ndim == 2 and worst_mismatch(p.grad, q.grad - lam * q.value, MISTAKE.atol, MISTAKE.rtol) is None:
                     cause = "the gradient of lam * W^2 is 2 lam W: a factor 2 is missing"
                 fail(exercise, mismatch_message(f"the gradient of the {name} {where}", mismatch, cause))
 
@@ -242,20 +243,47 @@ def _losses_list(exercise, losses, epochs):
     return values
 
 
+def _epoch_means(step_losses, batch_sizes):
+    """The two accepted mean losses of each epoch, from the loss of each step in order: the mean
+    over the minibatches, and the mean over the examples (minibatches weighted by their size)."""
+    per_epoch = safe.builtin_len(batch_sizes)
+    by_batch, by_example = [], []
+    for start in safe.builtin_range(0, safe.builtin_len(step_losses), per_epoch):
+        epoch = step_losses[start:start + per_epoch]
+        by_batch.append(sum(epoch) / per_epoch)
+        by_example.append(sum(loss * size for loss, size in zip(epoch, batch_sizes)) / sum(batch_sizes))
+    return safe.np_array(by_batch), safe.np_array(by_example)
+
+
+def _compare_loss_history(exercise, reported, step_losses, batch_sizes, what):
+    """The losses train returned must be the losses its steps computed: each epoch's mean of its
+    minibatch losses (each computed before its step), not made-up, stale or last-batch values."""
+    reported = safe.np_array(reported, dtype=float)
+    by_batch, by_example = _epoch_means(step_losses, batch_sizes)
+    if worst_mismatch(reported, by_example, ROUNDING.atol, ROUNDING.rtol) is None:
+        return
+    mismatch = worst_mismatch(reported, by_batch, ROUNDING.atol, ROUNDING.rtol)
+    if mismatch is not None:
+        fail(exercise, mismatch_message(
+            f"{what}, the returned loss of epoch {mismatch.index[0] + 1}", mismatch,
+            "the returned losses are not the ones the loop computed: return, for each epoch, the mean of the "
+            "losses of its minibatches (each float(loss.value) computed before its step)"))
+
+
 def _compare_parameters(exercise, params, expected_model, before, what, hint=None):
     for k, (p, q, start) in enumerate(zip(params, expected_model.parameters(), before)):
         name = f"{'weight' if q.ndim == 2 else 'bias'} of layer {k // 2 + 1}"
         got = as_float64(p.value)
         if tuple(got.shape) != tuple(q.shape):
             fail(exercise, f"{what}, the {name} has shape {tuple(got.shape)} instead of {tuple(q.shape)}.")
-        mismatch = worst_mismatch(got, q.value, 1e-10, 1e-7)
+        mismatch = worst_mismatch(got, q.value, ROUNDING.atol, ROUNDING.rtol)
         if mismatch is None:
             continue
         step, expected_step = got - start, q.value - start
         if safe.np_all(step == 0):
             cause = ("the parameters did not change: update the Variables of model.parameters() in place "
                      "(p.value -= lr * p.grad), after loss.backward()")
-        elif worst_mismatch(step, -expected_step, 1e-10, 1e-6) is None:
+        elif worst_mismatch(step, -expected_step, MISTAKE.atol, MISTAKE.rtol) is None:
             cause = "the step goes uphill: subtract lr * gradient from the parameters"
         else:
             cause = likely_cause(step, expected_step)
@@ -291,7 +319,7 @@ def check_sgd_steps(train_fn, exercise: str, *, seeds=(0,), sizes=(3, 5, 4), lr:
                     "one step of gradient descent should give p - lr * dL/dp, with L the mean cross-entropy "
                     "of the batch (and X and y must stay paired when you shuffle)")
             _compare_parameters(exercise, params, expected_model, before, what, hint)
-            mismatch = worst_mismatch(safe.np_array(values), safe.np_array(expected_losses), 1e-10, 1e-7)
+            mismatch = worst_mismatch(safe.np_array(values), safe.np_array(expected_losses), ROUNDING.atol, ROUNDING.rtol)
             if mismatch is not None:
                 fail(exercise, mismatch_message(f"{what}, the returned losses", mismatch,
                                                  "each epoch's loss is the mean of its minibatch losses, each computed "
@@ -305,14 +333,28 @@ def check_sgd_steps(train_fn, exercise: str, *, seeds=(0,), sizes=(3, 5, 4), lr:
         params = model.parameters()
         before = [safe.np_copy(p.value) for p in params]
         expected_model = _MLP(sizes, rng=seed + 1)
-        _reference_sgd(expected_model, [(row, label)] * (3 * epochs), lr)
+        step_losses = _reference_sgd(expected_model, [(row, label)] * (3 * epochs), lr)
         losses = call_student(exercise, "train", train_fn, model, X, y, epochs, lr, batch_size, seed)
-        _losses_list(exercise, losses, epochs)
-        _compare_parameters(exercise, params, expected_model, before,
-                            f"after train(..., epochs={epochs}, lr={lr}, batch_size={batch_size}) on {n} identical "
-                            f"examples (3 steps per epoch: batches of 4, 4 and 2; every example once per epoch)",
+        values = _losses_list(exercise, losses, epochs)
+        what = (f"after train(..., epochs={epochs}, lr={lr}, batch_size={batch_size}) on {n} identical "
+                f"examples (3 steps per epoch: batches of 4, 4 and 2; every example once per epoch)")
+        _compare_parameters(exercise, params, expected_model, before, what,
                             "take one step per minibatch, use every example once per epoch (the last batch may be "
                             "smaller) and reset the gradients before each backward")
+        _compare_loss_history(exercise, values, step_losses, [4, 4, 2], what)
+
+
+class _LossWatch(_CallWatch):
+    """Records the value of every ag.cross_entropy call while the student's train runs
+    (sys.setprofile, on the reference taken at import), so that the losses train reports can be
+    compared with the losses it computed."""
+
+    def __init__(self):
+        self.losses = []
+
+    def _profile(self, frame, event, arg):
+        if event == "return" and frame.f_code is _CROSS_ENTROPY_CODE and _builtin_type(arg) is _Variable:
+            self.losses.append(_builtin_float(arg.value))
 
 
 def _shuffled_spirals(n_per_class, classes, data_seed):
@@ -332,9 +374,14 @@ def check_training(train_fn, exercise: str, *, sizes=(2, 64, 64, 3), n_per_class
     model = _MLP(list(sizes), rng=model_seed)
     setting = (f"train(MLP({list(sizes)}), spirals of {classes} x {n_per_class} points, epochs={epochs}, lr={lr}, "
                f"batch_size={batch_size}, seed={seed})")
-    losses = call_student(exercise, "train", train_fn, model, safe.np_copy(X), safe.np_copy(y), epochs, lr,
-                           batch_size, seed)
+    with _LossWatch() as watch:
+        losses = call_student(exercise, "train", train_fn, model, safe.np_copy(X), safe.np_copy(y), epochs, lr,
+                              batch_size, seed)
     values = _losses_list(exercise, losses, epochs)
+    n = safe.builtin_len(X)
+    batch_sizes = [min(batch_size, n - start) for start in safe.builtin_range(0, n, batch_size)]
+    if safe.builtin_len(watch.losses) == epochs * safe.builtin_len(batch_sizes):  # one ag.cross_entropy per step
+        _compare_loss_history(exercise, values, watch.losses, batch_sizes, setting)
     if not values[-1] < 0.5 * values[0]:
         fail(exercise, f"{setting}: the loss went from {values[0]:.4g} (first epoch) to {values[-1]:.4g} (last "
                         f"epoch); it should fall to less than half.")
