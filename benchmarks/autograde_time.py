@@ -23,7 +23,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from course_harness import source_notebook  # noqa: E402
 
-from course.nbgrader_course import TempCourse  # noqa: E402
+from course.course_dir import Course  # noqa: E402
 from course.release import assignments  # noqa: E402
 
 TARGET_SECONDS = 10.0
@@ -40,7 +40,7 @@ def main(argv=None) -> int:
     rows, failed = [], False
     with tempfile.TemporaryDirectory(prefix="autograde-time-") as tmp:
         for assignment in assignments():
-            course = TempCourse(Path(tmp) / assignment, [assignment])
+            course = Course.temporary(Path(tmp) / assignment, [assignment])
             course.generate(assignment)
             seconds = []
             for i in range(args.repeats):

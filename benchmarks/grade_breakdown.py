@@ -44,7 +44,6 @@ from autograder.grading.nbgrader_reuse import reusing_nbgrader  # noqa: E402
 from autograder.grading.sandbox import matplotlib_cache  # noqa: E402
 from course import banks  # noqa: E402
 from course.course_dir import Course  # noqa: E402
-from course.nbgrader_course import TempCourse  # noqa: E402
 
 warnings.filterwarnings("ignore", module="nbgrader")
 warnings.filterwarnings("ignore", module="sqlalchemy")
@@ -88,7 +87,7 @@ def main(argv=None) -> None:
     rows = defaultdict(list)
     with tempfile.TemporaryDirectory(prefix="grade-breakdown-") as scratch:
         root = Path(scratch) / "course"
-        TempCourse(root, [args.assignment]).generate(args.assignment)
+        Course.temporary(root, [args.assignment]).generate(args.assignment)
         solution = banks.source_notebook(args.assignment)
         solution.cells.append(nbformat.v4.new_code_cell(CPU_CELL))
         folder = root / "submitted" / "solution" / args.assignment

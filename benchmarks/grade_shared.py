@@ -46,7 +46,6 @@ import nbformat  # noqa: E402
 from sqlalchemy.exc import SAWarning  # noqa: E402
 
 from course.course_dir import Course  # noqa: E402
-from course.nbgrader_course import TempCourse  # noqa: E402
 from grade_throughput import build_class, composition, make_template  # noqa: E402
 from postgres_server import PostgresServer  # noqa: E402
 
@@ -59,7 +58,7 @@ SCENARIOS = (("1 process", 1, False), ("2 processes", 2, False), ("4 processes",
 
 
 def course_with_class(root: Path, db_url: str, assignment: str, students: dict) -> Path:
-    TempCourse(root, [assignment], db_url=db_url).generate(assignment)
+    Course.temporary(root, [assignment], db_url=db_url).generate(assignment)
     for student, nb in students.items():
         folder = root / "submitted" / student / assignment
         folder.mkdir(parents=True)

@@ -55,7 +55,6 @@ from sqlalchemy.exc import SAWarning  # noqa: E402
 from autograder.grading.engine import GradingEngine, default_workers  # noqa: E402
 from course import banks  # noqa: E402
 from course.course_dir import Course  # noqa: E402
-from course.nbgrader_course import TempCourse  # noqa: E402
 
 # nbgrader's gradebook code triggers SQLAlchemy warnings about its own session use.
 warnings.filterwarnings("ignore", category=SAWarning)
@@ -104,7 +103,7 @@ def composition(students) -> str:
 
 def make_template(root: Path, assignment: str) -> Path:
     """A course with the assignment generated into its gradebook and no submissions."""
-    TempCourse(root, [assignment]).generate(assignment)
+    Course.temporary(root, [assignment]).generate(assignment)
     return root
 
 

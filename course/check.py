@@ -14,7 +14,6 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 from rich.console import Console
 from rich.table import Table
 
@@ -23,7 +22,6 @@ from autograder.grading.engine import GradingEngine
 from . import banks
 from .course_dir import Course, CourseError
 from .grading import grade_with_progress, make_engine
-from .nbgrader_course import TempCourse
 
 
 @dataclass
@@ -53,8 +51,8 @@ def expectation(kind: str, entry: dict | None, lost: list[str], score: float, ma
 def check_assignment(course_root: Path, assignment: str, workers: int | None, folder: Path,
                      console: Console | None = None) -> list[Verdict]:
     """Grade the bank of assignment in a temporary course in ``folder``; one Verdict per submission."""
-    temporary = TempCourse(folder, [assignment], course_root=course_root)
-    temporary.generate(assignment)
+    course = Course.temporary(folder, [assignment], course_root=course_root)
+    course.generate(assignment)
     bank = banks.bank_for(assignment)
     if bank is None:
         raise CourseError(f"{assignment} has no bank of mutants and variants (course/banks/); "
@@ -65,10 +63,7 @@ def check_assignment(course_root: Path, assignment: str, workers: int | None, fo
         for i, entry in enumerate(getattr(bank, plural)):
             entries[f"{plural.lower()}-{i}"] = (kind, entry["name"], entry)
     for student, nb in banks.class_of(assignment, folder).items():
-        target = folder / "submitted" / student / assignment
-        target.mkdir(parents=True, exist_ok=True)
-        nbformat.write(nb, target / f"{assignment}.ipynb")
-    course = Course(folder)
+        course.submit(student, assignment, nb)
     engine = GradingEngine(course, workers=workers)
     results = {r.student: r for r in grade_with_progress(engine, assignment, console=console)}
     verdicts = []

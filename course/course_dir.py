@@ -2,17 +2,22 @@
 
 Every `course` subcommand starts from a Course. A course folder holds `nbgrader_config.py` and
 `source/<assignment>/*.ipynb`; nbgrader's own folders (`release/`, `submitted/`, `autograded/`,
-`feedback/`) appear next to them as the course is run.
+`feedback/`) appear next to them as the course is run. `Course.temporary` copies a course into a
+folder of its own, with its own gradebook and exchange (course check, course demo, the tests and
+benchmarks). `Course.generate` is the one release path: nbgrader's generate_assignment, then the
+leak scan (`leaks`) of the student version.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import shutil
 import stat
 import sys
 from pathlib import Path
 
+import nbformat
 from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from nbgrader.coursedir import CourseDirectory
@@ -21,12 +26,52 @@ from traitlets.config.loader import PyFileConfigLoader
 from autograder.grading.intake import kind
 from autograder.grading.student_ids import id_problem, printable
 
+ROOT = Path(__file__).resolve().parents[1]   # the course of this repository
+
 # nbgrader runs `alembic` (a console script installed next to this Python) to set up gradebooks.
 os.environ["PATH"] = os.path.dirname(sys.executable) + os.pathsep + os.environ.get("PATH", "")
 
 
 class CourseError(Exception):
     """Something the user asked for cannot be done; the message says what exists and what to do."""
+
+
+class Leaks(CourseError):
+    """The student version nbgrader generated still shows solutions or hidden tests."""
+
+    def __init__(self, assignment: str, problems: list[str]):
+        super().__init__("\n  ".join([f"{assignment}: the student version leaks:", *problems]))
+        self.assignment, self.problems = assignment, problems
+
+
+LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
+
+
+def leaks(release_folder: Path, source_folder: Path) -> list[str]:
+    """Solution or hidden-test text that made it into the student version (empty when clean)."""
+    problems = []
+    for path in sorted(release_folder.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        source_nb = nbformat.read(source_folder / path.name, as_version=4)
+        secret_lines, public_lines = set(), set()
+        for cell in source_nb.cells:
+            inside = False
+            for line in cell.source.splitlines():
+                if line.strip() in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
+                    inside = True
+                elif line.strip() in ("### END SOLUTION", "### END HIDDEN TESTS"):
+                    inside = False
+                elif len(line.strip()) > 12:
+                    (secret_lines if inside else public_lines).add(line.strip())
+        secret_lines -= public_lines  # a line the students see anyway is no leak
+        for cell in nb.cells:
+            for marker in LEAK_MARKERS:
+                if marker in cell.source:
+                    problems.append(f"{path.name}: a cell still contains '{marker}'")
+            for line in cell.source.splitlines():
+                if line.strip() in secret_lines:
+                    problems.append(f"{path.name}: solution or hidden-test line leaked: {line.strip()}")
+    return problems
 
 
 class Course:
@@ -47,6 +92,22 @@ class Course:
         self.config = config
         self.coursedir = CourseDirectory(config=config)
         self.coursedir.root = str(self.root)
+
+    @classmethod
+    def temporary(cls, root: Path | str, assignments: list[str], course_root: Path = ROOT,
+                  db_url: str | None = None) -> "Course":
+        """A copy of the course at course_root (its nbgrader_config.py and the chosen source
+        assignments) in the folder ``root``, with a gradebook and an exchange of its own. The
+        gradebook is ``root/gradebook.db`` (SQLite) unless ``db_url`` names another database
+        (e.g. postgresql+psycopg2://...); the exchange is ``root/exchange``."""
+        root, course_root = Path(root), Path(course_root)
+        root.mkdir(parents=True, exist_ok=True)
+        shutil.copy(course_root / "nbgrader_config.py", root / "nbgrader_config.py")
+        for assignment in assignments:
+            shutil.copytree(course_root / "source" / assignment, root / "source" / assignment)
+        course = cls(root, db_url=db_url or f"sqlite:///{root.resolve() / 'gradebook.db'}")
+        course.config.Exchange.root = str(course.root / "exchange")
+        return course
 
     # -- what the course holds ------------------------------------------------------------
 
@@ -144,6 +205,40 @@ class Course:
                 known = set()
         if known >= set(self.notebooks(assignment)) and known:
             return
+        self.generate(assignment)
+
+    def generate(self, assignment: str) -> Path:
+        """The student version, release/<assignment>: nbgrader's generate_assignment (which also records
+        the assignment's cells in the gradebook), then the leak scan; raises Leaks when it leaks."""
         result = self.api().generate_assignment(assignment, force=True)
         if not result["success"]:
             raise CourseError(f"nbgrader could not generate {assignment}:\n{result.get('error') or result['log']}")
+        released = self.path("release", assignment)
+        problems = leaks(released, self.path("source", assignment))
+        if problems:
+            raise Leaks(assignment, problems)
+        return released
+
+    # -- submissions (for the tests, benchmarks and course check) -----------------------------
+
+    def submit(self, student: str, assignment: str, nb: nbformat.NotebookNode) -> None:
+        """Put nb into submitted/<student>/<assignment>/<assignment>.ipynb."""
+        folder = self.path("submitted", student, assignment)
+        folder.mkdir(parents=True, exist_ok=True)
+        nbformat.write(nb, folder / f"{assignment}.ipynb")
+
+    def autograde(self, assignment: str, student: str) -> dict:
+        """nbgrader's autograde of one submission."""
+        result = self.api().autograde(assignment, student, force=True)
+        if not result["success"]:
+            raise RuntimeError(f"autograde {assignment} for {student} failed:\n{result['log']}{result.get('error', '')}")
+        return result
+
+    def scores(self, assignment: str, student: str) -> dict[str, tuple[float, float]]:
+        """{grade_id: (score, max_score)} from the gradebook for the student's notebook."""
+        with self.gradebook() as gb:
+            submission = gb.find_submission_notebook(assignment, assignment, student)
+            return {grade.name: (grade.score, grade.max_score) for grade in submission.grades}
+
+    def autograded_notebook(self, assignment: str, student: str) -> nbformat.NotebookNode:
+        return nbformat.read(self.path("autograded", student, assignment, f"{assignment}.ipynb"), as_version=4)

@@ -23,7 +23,6 @@ from .banks.adversarial import ASSIGNMENT as ADVERSARIAL_ASSIGNMENT
 from .banks.adversarial import ATTACKS, Context
 from .course_dir import Course, CourseError
 from .grading import explain, grade_with_progress, make_engine
-from .nbgrader_course import TempCourse
 
 # Who is in the class: (student, what they hand in). Bank entries are picked per assignment.
 CLASS = [
@@ -99,15 +98,14 @@ def run(args) -> int:
     unknown = sorted(set(assignments) - set(available))
     if unknown:
         raise CourseError(f"no assignment {', '.join(unknown)}; assignments: {', '.join(available)}")
-    TempCourse(folder, assignments)                      # the course's config and sources, a gradebook of its own
-    course = Course(folder)
-    options = argparse.Namespace(course=str(folder), db_url=None, workers=args.workers, no_sandbox=False,
+    course = Course.temporary(folder, assignments)       # the course's config and sources, a gradebook of its own
+    options = argparse.Namespace(course=str(folder), db_url=course.db_url, workers=args.workers, no_sandbox=False,
                                  cell_timeout=30, notebook_timeout=300)
     engine = make_engine(course, options)
     console.rule(f"[bold]demo course in {folder}")
 
     console.rule("1. release")
-    if release.run(argparse.Namespace(assignments=assignments, course=str(folder), db_url=None)) != 0:
+    if release.run(argparse.Namespace(assignments=assignments, course=str(folder), db_url=course.db_url)) != 0:
         raise CourseError("the release leaked solutions or hidden tests; see above")
 
     console.rule("2. the class hands in (a download folder), and collect")
@@ -121,17 +119,17 @@ def run(args) -> int:
             for name, data in files.items():
                 (target / name).write_bytes(data)
         collect.run(argparse.Namespace(assignment=assignment, from_dir=str(downloads), zip_file=None,
-                                       course=str(folder), db_url=None))
+                                       course=str(folder), db_url=course.db_url))
 
     console.rule("3. grade (sandboxed, in parallel), feedback, report")
     for assignment in assignments:
         for result in grade_with_progress(engine, assignment, console=console):
             if explain(result):
                 notes[result.student] = "; ".join(filter(None, [notes.get(result.student), explain(result)]))
-        quiet = argparse.Namespace(assignment=assignment, course=str(folder), db_url=None, out="reports")
+        quiet = argparse.Namespace(assignment=assignment, course=str(folder), db_url=course.db_url, out="reports")
         feedback.run(quiet)
         report.run(quiet)
-    export.run(argparse.Namespace(course=str(folder), db_url=None, out="exports"))
+    export.run(argparse.Namespace(course=str(folder), db_url=course.db_url, out="exports"))
 
     console.rule("4. results")
     console.print(grades_table(course, assignments, who, notes))

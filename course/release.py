@@ -11,56 +11,24 @@ import sys
 import tempfile
 from pathlib import Path
 
-import nbformat
-
-from .nbgrader_course import ROOT, TempCourse
+from .course_dir import ROOT, Course, CourseError, Leaks, leaks  # noqa: F401  (leaks: the one leak scan)
 
 
 def assignments(root: Path = ROOT) -> list[str]:
     """The assignment folders in source/, sorted."""
-    source = root / "source"
-    return sorted(p.name for p in source.iterdir() if p.is_dir() and any(p.glob("*.ipynb"))) if source.is_dir() else []
+    return Course(root).assignments()
 
 
 def generate(assignment: str, course_root: Path, output: Path) -> Path:
-    """Run nbgrader's generate_assignment for one assignment of course_root into output/<assignment>."""
+    """The student version of one assignment of course_root (Course.generate, in a temporary copy of
+    the course), copied into output/<assignment>."""
     with tempfile.TemporaryDirectory(prefix="course-release-") as tmp:
-        released = TempCourse(Path(tmp), [assignment], course_root=course_root).generate(assignment)
+        released = Course.temporary(Path(tmp), [assignment], course_root=course_root).generate(assignment)
         target = output / assignment
         if target.exists():
             shutil.rmtree(target)
         shutil.copytree(released, target)
     return target
-
-
-LEAK_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
-
-
-def leaks(release_folder: Path, source_folder: Path) -> list[str]:
-    """Solution or hidden-test text that made it into the student version (empty when clean)."""
-    problems = []
-    for path in sorted(release_folder.glob("*.ipynb")):
-        nb = nbformat.read(path, as_version=4)
-        source_nb = nbformat.read(source_folder / path.name, as_version=4)
-        secret_lines, public_lines = set(), set()
-        for cell in source_nb.cells:
-            inside = False
-            for line in cell.source.splitlines():
-                if line.strip() in ("### BEGIN SOLUTION", "### BEGIN HIDDEN TESTS"):
-                    inside = True
-                elif line.strip() in ("### END SOLUTION", "### END HIDDEN TESTS"):
-                    inside = False
-                elif len(line.strip()) > 12:
-                    (secret_lines if inside else public_lines).add(line.strip())
-        secret_lines -= public_lines  # a line the students see anyway is no leak
-        for cell in nb.cells:
-            for marker in LEAK_MARKERS:
-                if marker in cell.source:
-                    problems.append(f"{path.name}: a cell still contains '{marker}'")
-            for line in cell.source.splitlines():
-                if line.strip() in secret_lines:
-                    problems.append(f"{path.name}: solution or hidden-test line leaked: {line.strip()}")
-    return problems
 
 
 def run(args) -> int:
@@ -71,8 +39,6 @@ def run(args) -> int:
     each checked student version to the students (nbgrader release_assignment: the exchange's
     <course>/outbound/<assignment>). --feedback only releases the feedback `course feedback` wrote
     (nbgrader release_feedback), for every student who has some."""
-    from .course_dir import Course, CourseError
-
     course = Course(args.course, db_url=args.db_url)
     exchange = getattr(args, "exchange", None)
     if exchange:
@@ -84,12 +50,10 @@ def run(args) -> int:
     if getattr(args, "feedback", False):
         return _release_feedback(course, api, names)
     for assignment in names:
-        result = api.generate_assignment(assignment, force=True)
-        if not result["success"]:
-            raise CourseError(f"nbgrader could not generate {assignment}:\n{result.get('error') or result['log']}")
-        problems = leaks(course.path("release", assignment), course.path("source", assignment))
-        if problems:
-            print(f"{assignment}: the student version leaks:", *problems, sep="\n  ", file=sys.stderr)
+        try:
+            course.generate(assignment)
+        except Leaks as leaked:
+            print(leaked, file=sys.stderr)
             return 1
         print(f"released {assignment} -> {course.path('release', assignment)} (no solution or hidden test leaked)")
         if getattr(args, "to_exchange", False):
@@ -103,8 +67,6 @@ def _exchange_root(course) -> Path:
 
 def _to_exchange(course, api, assignment: str) -> None:
     """nbgrader release_assignment, replacing an earlier release of the same assignment."""
-    from .course_dir import CourseError
-
     exchange = _exchange_root(course)
     if not exchange.is_dir():
         raise CourseError(f"the exchange {exchange} does not exist: create it world-writable with the sticky bit "
@@ -134,8 +96,6 @@ def _secrets_into_feedback(course, assignment: str, students: list[str]) -> None
 
 def _release_feedback(course, api, names: list[str]) -> int:
     """nbgrader release_feedback per assignment; an assignment without feedback is an error."""
-    from .course_dir import CourseError
-
     for assignment in names:
         students = sorted(p.parent.name for p in course.path("feedback").glob(f"*/{assignment}") if any(p.glob("*.html")))
         if not students:
@@ -152,10 +112,10 @@ def _release_feedback(course, api, names: list[str]) -> int:
 def main(argv=None) -> int:
     names = argv if argv else assignments()
     for assignment in names:
-        target = generate(assignment, ROOT, ROOT / "release")
-        problems = leaks(target, ROOT / "source" / assignment)
-        if problems:
-            print(*problems, sep="\n")
+        try:
+            target = generate(assignment, ROOT, ROOT / "release")
+        except Leaks as leaked:
+            print(*leaked.problems, sep="\n")
             return 1
         print(f"released {assignment} -> {target.relative_to(ROOT)}")
     return 0

@@ -40,7 +40,6 @@ from course.banks.adversarial import Context
 from course.banks.hostile_pages import STUDENT_NAMES, TITLE_MARK, everything
 from course.cli import main
 from course.course_dir import Course
-from course.nbgrader_course import TempCourse
 from course_harness import source_notebook
 
 pytestmark = [pytest.mark.browser, pytest.mark.lab, pytest.mark.nbgrader, pytest.mark.sandbox]
@@ -67,7 +66,7 @@ def course(tmp_path_factory, listener):
     tmp = tmp_path_factory.mktemp("hostile-pages")
     before = len(listener.hits)
     root = tmp / "course"
-    TempCourse(root, [A])
+    Course.temporary(root, [A])
     where = ["--course", str(root)]
     assert main(["release", A, *where]) == 0
     inbox = tmp / "downloads"

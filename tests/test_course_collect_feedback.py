@@ -28,21 +28,21 @@ from autograder.grading import feedback_scrub
 from autograder.grading.feedback_scrub import ScrubHiddenTests, ShowVerdicts
 from course.cli import main
 from course.feedback import html_text
-from course_harness import ROOT, TempCourse, cell, mutate, release_notebook, source_notebook
+from course_harness import ROOT, Course, cell, mutate, release_notebook, source_notebook
 
 A = "01_derivatives"
 NB = f"{A}.ipynb"
 
 
-def make_course(folder: Path, extra_config: str = "") -> TempCourse:
+def make_course(folder: Path, extra_config: str = "") -> Course:
     """A temporary course whose nbgrader_config.py names its own exchange (as an instructor's would)."""
-    course = TempCourse(folder, [A])
+    course = Course.temporary(folder, [A])
     config = course.root / "nbgrader_config.py"
     config.write_text(config.read_text() + f"\nc.Exchange.root = {str(course.root / 'exchange')!r}\n" + extra_config)
     return course
 
 
-def cli(course: TempCourse, *args: str) -> int:
+def cli(course: Course, *args: str) -> int:
     return main([*args, "--course", str(course.root), "--db-url", course.config.CourseDirectory.db_url])
 
 
@@ -60,7 +60,7 @@ def notebook_bytes(nb: nbformat.NotebookNode) -> bytes:
     return nbformat.writes(nb).encode()
 
 
-def submitted(course: TempCourse, student: str, name: str = NB) -> Path:
+def submitted(course: Course, student: str, name: str = NB) -> Path:
     return course.root / "submitted" / student / A / name
 
 
@@ -160,7 +160,7 @@ def test_collect_from_an_lms_zip_rejects_unsafe_entries(tmp_path, capsys):
 # -- collect from nbgrader's exchange ---------------------------------------------------------
 
 
-def as_student(course: TempCourse, student: str, home: Path, action) -> None:
+def as_student(course: Course, student: str, home: Path, action) -> None:
     """Run nbgrader's exchange fetch or submit as the student, in their own folder."""
     c = Config()
     c.CourseDirectory.course_id = "autodiff"
@@ -179,7 +179,7 @@ def test_collect_from_the_exchange(tmp_path, capsys):
     # owner check is off; tests/test_hostile_files.py checks it with real per-student users
     course = make_course(tmp_path / "course", "c.ExchangeCollect.check_owner = False\n")
     shutil.copytree(ROOT / "release" / A, course.root / "release" / A)
-    result = course.api.release_assignment(A)
+    result = course.api().release_assignment(A)
     assert result["success"], result
     homes = {student: tmp_path / student for student in ("alice", "bob")}
     for student, home in homes.items():
@@ -231,7 +231,7 @@ def hidden_test_lines() -> list[str]:
     return sorted(inside - outside)
 
 
-def feedback_page(course: TempCourse, student: str) -> Path:
+def feedback_page(course: Course, student: str) -> Path:
     return course.root / "feedback" / student / A / f"{A}.html"
 
 
@@ -255,7 +255,7 @@ def graded(tmp_path_factory):
     configured = course.config.GenerateFeedback.preprocessors
     course.config.GenerateFeedback.preprocessors = [GetGrades, CSSHTMLHeaderPreprocessor]  # nbgrader as it comes
     try:
-        result = course.api.generate_feedback(A)
+        result = course.api().generate_feedback(A)
     finally:
         course.config.GenerateFeedback.preprocessors = configured
     assert result["success"], result

@@ -20,7 +20,7 @@ from nbgrader.api import Gradebook
 from nbgrader.plugins.export import CsvExportPlugin
 
 from course.banks import a01_derivatives as bank
-from course_harness import ROOT, TempCourse, mutate, release_notebook, source_notebook
+from course_harness import ROOT, Course, mutate, release_notebook, source_notebook
 from course import cli
 from course.report import common_failures, failure_key
 
@@ -57,7 +57,7 @@ def _run(argv):
 def graded(tmp_path_factory):
     """The graded class, exported and reported once (default --out folders, inside the course)."""
     root = tmp_path_factory.mktemp("class")
-    course = TempCourse(root, [ASSIGNMENT, "02_backprop"])
+    course = Course.temporary(root, [ASSIGNMENT, "02_backprop"])
     course.generate(ASSIGNMENT)
     ungraded = tmp_path_factory.mktemp("ungraded") / "gradebook.db"
     shutil.copy(root / "gradebook.db", ungraded)  # knows the assignment and its cells, no submissions yet

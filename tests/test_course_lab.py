@@ -19,7 +19,7 @@ import pytest
 
 from course.course_dir import Course, CourseError
 from course.lab import DB_URL_VARIABLE, server_environment
-from course_harness import ROOT, TempCourse
+from course_harness import ROOT
 
 pytestmark = pytest.mark.lab
 
@@ -68,7 +68,7 @@ def _environment(tmp) -> dict:
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("lab")
-    course = TempCourse(tmp / "course", [ASSIGNMENT])
+    course = Course.temporary(tmp / "course", [ASSIGNMENT])
     port = _free_port()
     log = tmp / "course-lab.log"
     with log.open("w") as out:
@@ -154,7 +154,7 @@ def test_a_folder_that_is_not_a_course_exits_2(tmp_path):
 
 
 def test_a_port_in_use_is_reported_with_a_hint(tmp_path):
-    course = TempCourse(tmp_path / "course", [ASSIGNMENT])
+    course = Course.temporary(tmp_path / "course", [ASSIGNMENT])
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()
@@ -167,7 +167,7 @@ def test_a_port_in_use_is_reported_with_a_hint(tmp_path):
 
 def test_db_url_reaches_the_server_through_the_course_config(tmp_path, monkeypatch):
     monkeypatch.delenv(DB_URL_VARIABLE, raising=False)
-    course = Course(TempCourse(tmp_path / "course", [ASSIGNMENT]).root)
+    course = Course(Course.temporary(tmp_path / "course", [ASSIGNMENT]).root)
     url = "postgresql+psycopg2://postgres@127.0.0.1:5999/gradebook"
     assert server_environment(course, url)[DB_URL_VARIABLE] == url
     assert DB_URL_VARIABLE not in os.environ

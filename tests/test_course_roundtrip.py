@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from course.cli import main
-from course.nbgrader_course import TempCourse
+from course.course_dir import Course
 from course_harness import release_notebook, source_notebook
 from course import banks
 
@@ -20,7 +20,7 @@ ASSIGNMENT = "01_derivatives"
 
 def test_release_collect_grade_feedback_export_report(tmp_path, capsys):
     root = tmp_path / "course"
-    TempCourse(root, [ASSIGNMENT])
+    Course.temporary(root, [ASSIGNMENT])
     course = ["--course", str(root)]
     assert main(["release", ASSIGNMENT, *course]) == 0
     assert (root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").is_file()

@@ -39,7 +39,7 @@ from course.banks.adversarial import Context
 from course.cli import main
 from course.course_dir import Course
 from course.feedback import html_text
-from course_harness import TempCourse, release_notebook, source_notebook
+from course_harness import release_notebook, source_notebook
 
 pytestmark = [pytest.mark.nbgrader, pytest.mark.sandbox]
 
@@ -186,7 +186,7 @@ def artefacts(root: Path, student: str, assignment: str) -> dict[str, str]:
 def honest(tmp_path_factory):
     """The instructor's solutions and the first correct variant of every assignment, through the workflow."""
     root = tmp_path_factory.mktemp("honest") / "course"
-    TempCourse(root, ASSIGNMENTS)
+    Course.temporary(root, ASSIGNMENTS)
     printed = {}
     for assignment in ASSIGNMENTS:
         hand_ins = {"ada": banks.source_notebook(assignment),
@@ -219,7 +219,7 @@ def test_honest_students_get_every_page_with_a_verdict_per_test(honest, assignme
 def hostile(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile") / "course"
     assignments = [hostile_feedback.ASSIGNMENT, hostile_feedback.CHECK_ASSIGNMENT]
-    TempCourse(root, assignments)
+    Course.temporary(root, assignments)
     students, printed = {}, {}
     for assignment, attacks in ((hostile_feedback.ASSIGNMENT, hostile_feedback.ATTACKS),
                                 (hostile_feedback.CHECK_ASSIGNMENT, hostile_feedback.CHECK_ATTACKS)):

@@ -32,7 +32,7 @@ from course.banks import hostile_files
 from course.banks.hostile_kernel import TERMINAL_MARKER
 from course.course_dir import Course
 from course.grading import explain
-from course_harness import TempCourse, release_notebook, source_notebook
+from course_harness import release_notebook, source_notebook
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.nbgrader]
 warnings.filterwarnings("ignore", module="nbgrader")
@@ -70,7 +70,7 @@ def _scores(course_root: Path, students) -> dict[str, dict[str, float]]:
 @pytest.fixture(scope="module")
 def adversarial(tmp_path_factory):
     root = tmp_path_factory.mktemp("adversarial")
-    TempCourse(root, [ASSIGNMENT]).generate(ASSIGNMENT)
+    Course.temporary(root, [ASSIGNMENT]).generate(ASSIGNMENT)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen()
@@ -191,7 +191,7 @@ def test_an_input_transformer_would_pass_blank_work_without_the_check_after_each
     for probe in ("'intact'", executor.INTEGRITY_PROBE):
         monkeypatch.setattr(executor, "INTEGRITY_PROBE", probe)   # the workers fork from this process
         root = tmp_path / ("without" if probe == "'intact'" else "with")
-        course = TempCourse(root, [ASSIGNMENT])
+        course = Course.temporary(root, [ASSIGNMENT])
         course.generate(ASSIGNMENT)
         course.submit("blank", ASSIGNMENT, nbformat.reads(blank_with_transformer(Context(root)), as_version=4))
         (result,) = GradingEngine(Course(root), workers=1, settings=GradingSettings(cell_timeout=20)).grade(ASSIGNMENT)
@@ -203,7 +203,7 @@ def test_the_engine_grades_after_nbgrader_autograde_ran_in_the_same_process(tmp_
     """nbgrader's autograde (SandboxedExecute) runs a kernel from this process; the engine's workers,
     forked afterwards, must not inherit its ZeroMQ context (which does not survive fork)."""
     root = tmp_path / "course"
-    course = TempCourse(root, [ASSIGNMENT])
+    course = Course.temporary(root, [ASSIGNMENT])
     course.generate(ASSIGNMENT)
     course.submit("first", ASSIGNMENT, source_notebook(ASSIGNMENT))
     course.autograde(ASSIGNMENT, "first")                      # in this process
@@ -214,7 +214,7 @@ def test_the_engine_grades_after_nbgrader_autograde_ran_in_the_same_process(tmp_
 
 def test_a_record_that_cannot_be_written_does_not_stop_the_batch(tmp_path):
     root = tmp_path / "course"
-    course = TempCourse(root, [ASSIGNMENT])
+    course = Course.temporary(root, [ASSIGNMENT])
     course.generate(ASSIGNMENT)
     course.submit("ann", ASSIGNMENT, source_notebook(ASSIGNMENT))
     course.submit("ben", ASSIGNMENT, source_notebook(ASSIGNMENT))
@@ -234,7 +234,7 @@ def test_nbgrader_autograde_in_the_course_runs_student_code_in_the_sandbox(tmp_p
     submission that reads the instructor's source notebook finds nothing, while the solution scores
     100; as a user who cannot start the sandbox it refuses, saying to use `course grade`."""
     root = tmp_path / "course"
-    course = TempCourse(root, [ASSIGNMENT])
+    course = Course.temporary(root, [ASSIGNMENT])
     course.generate(ASSIGNMENT)
     course.submit("sol", ASSIGNMENT, source_notebook(ASSIGNMENT))
     thief = next(a for a in ATTACKS if a.name == "reads the source notebook and imports its solutions")
@@ -268,7 +268,7 @@ def test_engine_grades_like_nbgrader_autograde(tmp_path):
     submissions = {"solutions": source_notebook(ASSIGNMENT), "release": release_notebook(ASSIGNMENT),
                    "mutant-ex1": banks.submission(ASSIGNMENT, bank.MUTANTS[0]),
                    "mutant-ex4": banks.submission(ASSIGNMENT, bank.MUTANTS[9])}
-    plain, ours = TempCourse(tmp_path / "plain", [ASSIGNMENT]), TempCourse(tmp_path / "ours", [ASSIGNMENT])
+    plain, ours = Course.temporary(tmp_path / "plain", [ASSIGNMENT]), Course.temporary(tmp_path / "ours", [ASSIGNMENT])
     for course in (plain, ours):
         course.generate(ASSIGNMENT)
         for student, nb in submissions.items():
@@ -284,7 +284,7 @@ def test_engine_grades_like_nbgrader_autograde(tmp_path):
 # -- kill -9 and resume -------------------------------------------------------------------
 
 def _class_course(root: Path) -> Path:
-    course = TempCourse(root, [ASSIGNMENT])
+    course = Course.temporary(root, [ASSIGNMENT])
     course.generate(ASSIGNMENT)
     bank = banks.bank_for(ASSIGNMENT)
     chosen = {"solutions": source_notebook(ASSIGNMENT), "release": release_notebook(ASSIGNMENT)}
@@ -337,7 +337,7 @@ def test_kill_9_mid_batch_then_rerun_gives_the_uninterrupted_grades(tmp_path):
 
 def test_regrading_skips_unchanged_submissions_and_redoes_changed_ones(tmp_path):
     root = tmp_path / "course"
-    course = TempCourse(root, [ASSIGNMENT])
+    course = Course.temporary(root, [ASSIGNMENT])
     course.generate(ASSIGNMENT)
     course.submit("ann", ASSIGNMENT, release_notebook(ASSIGNMENT))
     course.submit("ben", ASSIGNMENT, source_notebook(ASSIGNMENT))
@@ -357,7 +357,7 @@ def test_course_grade_errors_say_what_exists_and_what_to_do(tmp_path, capsys):
     from course.cli import main
 
     root = tmp_path / "course"
-    TempCourse(root, [ASSIGNMENT]).generate(ASSIGNMENT)
+    Course.temporary(root, [ASSIGNMENT]).generate(ASSIGNMENT)
     assert main(["grade", "nope", "--course", str(root)]) == 2
     assert "Assignments: 01_derivatives" in capsys.readouterr().err
     assert main(["grade", ASSIGNMENT, "--course", str(root)]) == 2
@@ -376,7 +376,7 @@ def test_course_grade_writes_a_real_postgresql_gradebook(tmp_path, fresh_postgre
     from sqlalchemy import create_engine, text
 
     root = tmp_path / "course"
-    course = TempCourse(root, [ASSIGNMENT], db_url=fresh_postgres_db)
+    course = Course.temporary(root, [ASSIGNMENT], db_url=fresh_postgres_db)
     course.submit("solutions", ASSIGNMENT, source_notebook(ASSIGNMENT))
     course.submit("release", ASSIGNMENT, release_notebook(ASSIGNMENT))
     assert main(["grade", ASSIGNMENT, "--course", str(root), "--db-url", fresh_postgres_db]) == 0
@@ -429,7 +429,7 @@ def test_grading_an_unknown_student_names_who_submitted(tmp_path, capsys):
     from course.cli import main
 
     root = tmp_path / "course"
-    course = TempCourse(root, [ASSIGNMENT])
+    course = Course.temporary(root, [ASSIGNMENT])
     course.submit("ann", ASSIGNMENT, release_notebook(ASSIGNMENT))
     assert main(["grade", ASSIGNMENT, "--course", str(root), "--student", "zed"]) == 2
     err = capsys.readouterr().err

@@ -18,7 +18,7 @@ from autograder.grading.executor import ExecutionJob
 from autograder.grading.settings import GradingSettings, Limits, add_options, settings_from
 from course.cli import main as course_main
 from course.course_dir import Course
-from course_harness import TempCourse, source_notebook
+from course_harness import source_notebook
 
 ASSIGNMENT = "01_derivatives"
 NAMES = sorted(GradingSettings.class_trait_names(config=True))
@@ -65,7 +65,7 @@ def test_the_defaults_live_in_the_settings_only():
 
 def test_the_course_config_sets_the_engine_and_its_sandbox(tmp_path):
     root = tmp_path / "course"
-    TempCourse(root, [ASSIGNMENT])
+    Course.temporary(root, [ASSIGNMENT])
     with open(root / "nbgrader_config.py", "a") as config:
         config.write("\nc.GradingSettings.cell_timeout = 12\nc.GradingSettings.tmp_mb = 48\n")
     engine = GradingEngine(Course(root), workers=1)
@@ -76,7 +76,7 @@ def test_the_course_config_sets_the_engine_and_its_sandbox(tmp_path):
 
 def test_a_bad_value_is_refused_naming_the_setting(tmp_path, capsys):
     root = tmp_path / "course"
-    TempCourse(root, [ASSIGNMENT])
+    Course.temporary(root, [ASSIGNMENT])
     assert course_main(["grade", ASSIGNMENT, "--course", str(root), "--cell-timeout", "0"]) != 0
     said = capsys.readouterr().err
     assert "cell_timeout" in said and "--cell-timeout" in said, said
@@ -99,7 +99,7 @@ def _timeout_notes(notebook_path) -> list[str]:
 @pytest.mark.nbgrader
 def test_course_grade_and_nbgrader_autograde_obey_the_configured_cell_timeout(tmp_path):
     root = tmp_path / "course"
-    course = TempCourse(root, [ASSIGNMENT])
+    course = Course.temporary(root, [ASSIGNMENT])
     with open(root / "nbgrader_config.py", "a") as config:
         config.write("\nc.GradingSettings.cell_timeout = 3\n")
     course.generate(ASSIGNMENT)

@@ -43,13 +43,13 @@ from autograder.grading.student_ids import MAX_LENGTH, id_problem, slug
 from course.banks.adversarial import Context
 from course.banks.hostile_files import ATTACKS, Fifo, Link, write_files
 from course.course_dir import Course
-from course_harness import ROOT, TempCourse, release_notebook, source_notebook
+from course_harness import ROOT, release_notebook, source_notebook
 
 A = "01_derivatives"
 NB = f"{A}.ipynb"
 
 
-def mark_source(course: TempCourse) -> str:
+def mark_source(course: Course) -> str:
     """Put a secret into the course's source notebook (a markdown cell at the end); returns it."""
     secret = f"INSTRUCTOR-SOURCE-SECRET-{uuid.uuid4().hex}"
     path = course.root / "source" / A / NB
@@ -59,15 +59,15 @@ def mark_source(course: TempCourse) -> str:
     return secret
 
 
-def make_course(folder: Path, extra_config: str = "", exchange: Path | None = None) -> TempCourse:
-    course = TempCourse(folder, [A])
+def make_course(folder: Path, extra_config: str = "", exchange: Path | None = None) -> Course:
+    course = Course.temporary(folder, [A])
     config = course.root / "nbgrader_config.py"
     exchange = exchange or course.root / "exchange"
     config.write_text(config.read_text() + f"\nc.Exchange.root = {str(exchange)!r}\n" + extra_config)
     return course
 
 
-def course_command(course: TempCourse, *args: str, secret: str = "", timeout: float = 900) -> subprocess.CompletedProcess:
+def course_command(course: Course, *args: str, secret: str = "", timeout: float = 900) -> subprocess.CompletedProcess:
     """`course ARGS` as a separate process (its /proc/self/environ holds HOSTILE_SECRET=secret)."""
     env = {**os.environ, "HOSTILE_SECRET": secret or "unset"}
     return subprocess.run([sys.executable, "-m", "course.cli", *args, "--course", str(course.root)],

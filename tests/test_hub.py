@@ -43,7 +43,7 @@ import requests
 from browser import browser, listener, open_page  # noqa: F401  (fixtures)
 from course.banks import mutate, source_notebook
 from course.banks import a01_derivatives as bank
-from course_harness import ROOT, TempCourse
+from course_harness import ROOT, Course
 
 pytestmark = pytest.mark.hub
 
@@ -314,7 +314,7 @@ def hub_class(tmp_path_factory, listener):
         users += [prof, ada, bob]
 
         course_dir = base / "course"
-        TempCourse(course_dir, [ASSIGNMENT, *BROWSER_ASSIGNMENTS])
+        Course.temporary(course_dir, [ASSIGNMENT, *BROWSER_ASSIGNMENTS])
         subprocess.run(["chown", "-R", f"{owner.name}:", str(course_dir)], check=True)
         course_dir.chmod(0o700)
         exchange = base / "exchange"

@@ -18,7 +18,7 @@ from course.course_dir import Course, CourseError
 from course.hub import check_course_private, server_python, service_user_of, unreachable_part
 from course.hub.config import HubSettings, hub_config_text, write_state
 from course.hub.roster import Member, read_roster, sync_gradebook
-from course_harness import ROOT, TempCourse
+from course_harness import ROOT
 
 
 def test_course_option_before_or_after_the_subcommand():
@@ -47,7 +47,7 @@ def test_release_help_documents_handing_out():
 
 @pytest.mark.nbgrader
 def test_release_to_the_exchange_and_again(tmp_path):
-    course = TempCourse(tmp_path / "course", ["01_derivatives"])
+    course = Course.temporary(tmp_path / "course", ["01_derivatives"])
     exchange = tmp_path / "exchange"
     exchange.mkdir()
     for _ in range(2):   # a second release replaces the first
@@ -61,7 +61,7 @@ def test_release_to_the_exchange_and_again(tmp_path):
 
 @pytest.mark.nbgrader
 def test_release_to_a_missing_exchange_says_how_to_make_it(tmp_path):
-    course = TempCourse(tmp_path / "course", ["01_derivatives"])
+    course = Course.temporary(tmp_path / "course", ["01_derivatives"])
     done = subprocess.run([sys.executable, "-m", "course.cli", "release", "01_derivatives", "--to-exchange",
                            "--exchange", str(tmp_path / "none"), "--course", str(course.root)],
                           capture_output=True, text=True, timeout=300)
@@ -71,7 +71,7 @@ def test_release_to_a_missing_exchange_says_how_to_make_it(tmp_path):
 
 @pytest.mark.nbgrader
 def test_release_feedback_without_feedback_says_what_to_run(tmp_path):
-    course = TempCourse(tmp_path / "course", ["01_derivatives"])
+    course = Course.temporary(tmp_path / "course", ["01_derivatives"])
     done = subprocess.run([sys.executable, "-m", "course.cli", "release", "01_derivatives", "--feedback",
                            "--exchange", str(tmp_path), "--course", str(course.root)],
                           capture_output=True, text=True, timeout=300)
@@ -99,7 +99,7 @@ def test_a_wrong_roster_names_each_problem(tmp_path):
 
 @pytest.mark.nbgrader
 def test_roster_names_reach_the_gradebook(tmp_path):
-    course = Course(TempCourse(tmp_path / "course", ["01_derivatives"]).root)
+    course = Course(Course.temporary(tmp_path / "course", ["01_derivatives"]).root)
     root = pwd.getpwuid(0).pw_name
     written = sync_gradebook(course, [Member("ada", "student", "Ada", "Lovelace"), Member("prof", "instructor", "G", "H"),
                                       Member(root, "student")])
@@ -111,7 +111,7 @@ def test_roster_names_reach_the_gradebook(tmp_path):
 
 
 def test_the_course_service_never_runs_as_root(tmp_path):
-    course = Course(TempCourse(tmp_path / "course", ["01_derivatives"]).root)
+    course = Course(Course.temporary(tmp_path / "course", ["01_derivatives"]).root)
     if course.root.stat().st_uid == 0:
         with pytest.raises(CourseError, match="must not"):
             service_user_of(course, None)
@@ -120,7 +120,7 @@ def test_the_course_service_never_runs_as_root(tmp_path):
 
 
 def test_a_course_folder_open_to_others_is_refused(tmp_path):
-    course = Course(TempCourse(tmp_path / "course", ["01_derivatives"]).root)
+    course = Course(Course.temporary(tmp_path / "course", ["01_derivatives"]).root)
     course.root.chmod(0o755)
     with pytest.raises(CourseError, match="chmod o-rwx"):
         check_course_private(course)

@@ -13,7 +13,7 @@ from nbgrader.api import Gradebook
 from nbgrader.nbgraderformat import MetadataValidator, ValidationError
 from nbgrader.preprocessors import CheckCellMetadata
 
-import course.nbgrader_course  # noqa: F401  (puts nbgrader's `alembic` on PATH, as for every new gradebook)
+import course.course_dir  # noqa: F401  (puts nbgrader's `alembic` on PATH, as for every new gradebook)
 from autograder.grading.nbgrader_reuse import reusing_nbgrader
 
 

@@ -9,7 +9,7 @@ through nbgrader's Gradebook and with plain SQL, and check that no SQLite file w
 import pytest
 import sqlalchemy as sa
 
-from course_harness import TempCourse, release_notebook, source_notebook
+from course_harness import Course, release_notebook, source_notebook
 
 pytestmark = [pytest.mark.postgres, pytest.mark.nbgrader]
 
@@ -23,7 +23,7 @@ NBGRADER_TABLES = {"course", "assignment", "notebook", "student", "submitted_ass
 @pytest.fixture(scope="module")
 def graded(postgres_url, tmp_path_factory):
     """The course, after generating the assignment and autograding both students into PostgreSQL."""
-    course = TempCourse(tmp_path_factory.mktemp("postgres-course"), [ASSIGNMENT], db_url=postgres_url)
+    course = Course.temporary(tmp_path_factory.mktemp("postgres-course"), [ASSIGNMENT], db_url=postgres_url)
     course.generate(ASSIGNMENT)
     for student, nb in {"solutions": source_notebook(ASSIGNMENT), "release": release_notebook(ASSIGNMENT)}.items():
         course.submit(student, ASSIGNMENT, nb)

@@ -26,7 +26,7 @@ from autograder.grading.work_queue import TABLE, SharedQueue
 from course import banks
 from course.course_dir import Course
 from course.cli import main
-from course_harness import TempCourse, release_notebook, source_notebook
+from course_harness import release_notebook, source_notebook
 
 pytestmark = [pytest.mark.postgres]
 warnings.filterwarnings("ignore", module="nbgrader")
@@ -78,7 +78,7 @@ def test_another_run_id_is_another_run(fresh_postgres_db):
 
 
 def test_a_run_id_needs_a_postgres_gradebook(tmp_path, capsys):
-    course = TempCourse(tmp_path / "course", [ASSIGNMENT])
+    course = Course.temporary(tmp_path / "course", [ASSIGNMENT])
     course.generate(ASSIGNMENT)
     course.submit("ann", ASSIGNMENT, release_notebook(ASSIGNMENT))
     assert main(["grade", ASSIGNMENT, "--course", str(course.root), "--run-id", "week1"]) == 2
@@ -90,8 +90,8 @@ def test_a_run_id_needs_a_postgres_gradebook(tmp_path, capsys):
 
 # -- several `course grade` processes, one killed ---------------------------------------------
 
-def _class_course(root: Path, db_url: str) -> TempCourse:
-    course = TempCourse(root, [ASSIGNMENT], db_url=db_url)
+def _class_course(root: Path, db_url: str) -> Course:
+    course = Course.temporary(root, [ASSIGNMENT], db_url=db_url)
     course.generate(ASSIGNMENT)
     bank = banks.bank_for(ASSIGNMENT)
     chosen = {"solutions": source_notebook(ASSIGNMENT), "release": release_notebook(ASSIGNMENT)}
@@ -116,7 +116,7 @@ def _graded(log: Path) -> list[str]:
     return [m.group(1) for m in GRADED_LINE.finditer(log.read_text())]
 
 
-def _totals(course: TempCourse, students) -> dict[str, float]:
+def _totals(course: Course, students) -> dict[str, float]:
     with Course(course.root, db_url=course.config.CourseDirectory.db_url).gradebook() as gb:
         return {s: float(gb.find_submission(ASSIGNMENT, s).score) for s in students}
 
