@@ -1,7 +1,8 @@
-"""The checks that notebook test cells call.
+"""The checks that notebook test cells call, written on ``core``.
 
 Every check:
-1. verifies that numpy, builtins, mini_autograd and the checks are untouched (integrity);
+1. verifies that numpy, builtins, mini_autograd and the checks are untouched (integrity), on
+   entry and after every call into student code (``call_student``, i.e. ``core.Exercise.call``);
 2. runs the student's code on inputs it makes itself (seeded, several shapes);
 3. compares with a reference or with finite differences in float64;
 4. raises CheckFailed with a message that names the exercise, the input shapes, the element,
@@ -115,7 +116,8 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
     without changing its inputs.
 
     known_mistakes: (description, wrong_fn) pairs; when a wrong answer equals wrong_fn(*arrays),
-    the feedback names that description as the likely cause."""
+    the feedback names that description as the likely cause (they become ``core.Mistake``s with
+    the wrong function's result on the same inputs as candidate)."""
     safe.verify(exercise)
     for shapes in input_shapes_list:
         for seed in seeds:
