@@ -217,7 +217,11 @@ def _notes_function(xs, o):  # f(x1, x2, x3) = (x1^2, x1 x2 x3), the example of 
     return [o.mul(xs[0], xs[0]), o.mul(o.mul(xs[0], xs[1]), xs[2])]
 
 
-def _vector_cases(sizes, seeds):
+def _vector_cases(sizes, seeds, notes_example: bool):
+    """(label, n, m, seed, f) for each test function: the notes' example first when asked, then one
+    random f: R^n -> R^m per size and seed."""
+    if notes_example:
+        yield "f(x1, x2, x3) = (x1^2, x1 x2 x3)", 3, 2, 0, _notes_function
     for n, m in sizes:
         for seed in seeds:
             yield f"a test function R^{n} -> R^{m} (seed {seed})", n, m, seed, _vector_function(n, m, seed)
@@ -481,10 +485,7 @@ def check_dual_jvp(dual_jvp, exercise: str, *, sizes=((3, 2),), seeds=(0,), note
     """dual_jvp(f, x, v) must return (f(x), J v) as two 1-D arrays, from one evaluation of f on
     the list of dual numbers Dual(x[i], v[i]). f takes a list of n Duals and returns a list of m."""
     safe.verify(exercise)
-    cases = list(_vector_cases(sizes, seeds))
-    if notes_example:
-        cases.insert(0, ("f(x1, x2, x3) = (x1^2, x1 x2 x3)", 3, 2, 0, _notes_function))
-    for label, n, m, seed, f in cases:
+    for label, n, m, seed, f in _vector_cases(sizes, seeds, notes_example):
         rng = safe.np_random_default_rng(300 + seed)
         x, v = rng.uniform(-1.5, 1.5, size=n), rng.normal(size=n)
         copies = [safe.np_copy(x), safe.np_copy(v)]
@@ -516,10 +517,7 @@ def check_forward_jacobian(jacobian_forward, exercise: str, *, sizes=((3, 2), (2
     to a list of m Duals), with at most n evaluations of f (one per column), checked against
     mini_autograd's reverse-mode ag.jacobian."""
     safe.verify(exercise)
-    cases = list(_vector_cases(sizes, seeds))
-    if notes_example:
-        cases.insert(0, ("f(x1, x2, x3) = (x1^2, x1 x2 x3)", 3, 2, 0, _notes_function))
-    for label, n, m, seed, f in cases:
+    for label, n, m, seed, f in _vector_cases(sizes, seeds, notes_example):
         rng = safe.np_random_default_rng(400 + seed)
         x = rng.uniform(-1.5, 1.5, size=n)
         copy = safe.np_copy(x)
