@@ -37,6 +37,16 @@ GRADED_LINE = re.compile(r"^(\S+): graded (\d+(?:\.\d+)?)/(\d+(?:\.\d+)?)$", re.
 
 # -- the queue ------------------------------------------------------------------------------
 
+def die(connection: sa.engine.Connection, url: str) -> None:
+    """What a holder's death does to its claim: the client side of the connection is gone, and the
+    server ends its session (which it does on its own once it reads the closed socket; waiting for
+    that here, with pg_terminate_backend's wait, makes the test independent of how soon it does)."""
+    backend = connection.connection.dbapi_connection.get_backend_pid()
+    connection.invalidate()
+    with sa.create_engine(url).connect() as admin:
+        admin.execute(sa.text("SELECT pg_terminate_backend(:pid, 30000)"), {"pid": backend})
+
+
 def test_claims_never_overlap_and_a_dead_holders_claim_goes_to_the_next(fresh_postgres_db):
     students = [f"s{i}" for i in range(5)]
     first = SharedQueue(fresh_postgres_db, "run-1", ASSIGNMENT, students, size=3)
@@ -49,7 +59,7 @@ def test_claims_never_overlap_and_a_dead_holders_claim_goes_to_the_next(fresh_po
         assert first.others_unfinished() == 3 and second.others_unfinished() == 2
 
         second.done(theirs[0], graded=True)
-        first.claims.pop(mine[0]).invalidate()    # its process died: PostgreSQL ends the transaction
+        die(first.claims.pop(mine[0]), fresh_postgres_db)   # its process died: PostgreSQL ends the transaction
         assert second.claim() == mine[0]          # ... and the row is free again
         assert first.claim() is None              # done rows are never handed out again
 
