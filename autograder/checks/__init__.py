@@ -15,6 +15,7 @@ Nothing here imports the grader (``autograder.grading``), and the grader never i
 import mini_autograd  # noqa: F401 - imported before the snapshot, so that it is part of it
 
 from . import core, integrity  # noqa: F401 - core: what every check is written on
+from . import exercises  # noqa: F401 - each assignment's known mistakes and adapters (before the snapshot)
 from .gradients import (
     check_backpropagation, check_between, check_function, check_operation, check_topological_order, check_unchanged,
     check_values, check_vjp, example_graphs, reference_functions,

@@ -1,0 +1,1 @@
+"""What the test cells of forward_mode call (filled in by the refactor)."""
