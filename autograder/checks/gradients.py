@@ -115,7 +115,7 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
     """student_fn(*arrays) must equal reference_fn(*arrays) on random inputs of the given shapes,
     without changing its inputs.
 
-    known_mistakes: (description, wrong_fn) pairs; when a wrong answer equals wrong_fn(*arrays),
+    known_mistakes: Mistake(description, wrong_fn) each; when a wrong answer equals wrong_fn(*arrays),
     the feedback names that description as the likely cause (they become ``core.Mistake``s with
     the wrong function's result on the same inputs as candidate)."""
     safe.verify(exercise)
@@ -136,10 +136,13 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
 
 
 def _mistakes_of(known_mistakes, *arguments):
-    """Mistake(description, candidate) for each (description, wrong_fn) pair: candidate is what
-    wrong_fn gives on (copies of) arguments. A wrong formula that does not fit them is skipped."""
+    """The known mistakes of a function check, evaluated: each is a Mistake whose candidate is the
+    wrong formula (a function of the check's inputs), and becomes a Mistake whose candidate is what
+    that formula gives on (copies of) arguments. A wrong formula that does not fit them is skipped.
+    (A (description, wrong formula) pair is read as a Mistake too.)"""
     mistakes = []
-    for description, wrong in known_mistakes or ():
+    for mistake in known_mistakes or ():
+        description, wrong = (mistake.description, mistake.candidate) if safe.builtin_isinstance(mistake, Mistake) else mistake
         try:
             mistakes.append(Mistake(description, wrong(*[safe.np_copy(a) for a in arguments])))
         except Exception:  # noqa: BLE001 - a wrong formula may not even fit these shapes
@@ -155,8 +158,8 @@ def _check_not_mutated(exercise, inputs, copies, who):
 
 
 def _vjp_mistakes(known_mistakes, inputs, grad_output, k):
-    """Mistake(description, candidate) for each (description, wrong_vjp) pair: candidate is the
-    gradient for input k that wrong_vjp gives."""
+    """The known mistakes of a VJP, evaluated: each Mistake(description, wrong_vjp) becomes a
+    Mistake whose candidate is the gradient for input k that wrong_vjp gives."""
     mistakes = []
     for mistake in _mistakes_of(known_mistakes, *inputs, grad_output):
         try:
@@ -182,7 +185,7 @@ def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=
     differences: the full Jacobian for small inputs, the whole gradient for random grad_outputs,
     random projections for large inputs.
 
-    known_mistakes: (description, wrong_vjp) pairs; when a wrong answer equals what wrong_vjp
+    known_mistakes: Mistake(description, wrong_vjp) each; when a wrong answer equals what wrong_vjp
     returns, the feedback names that description as the likely cause."""
     safe.verify(exercise)
     for shapes in input_shapes_list:
