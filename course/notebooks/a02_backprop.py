@@ -5,8 +5,9 @@ from .cells import markdown, notebook, scratch, setup, solution, tests
 NAME = "02_backprop"
 
 
-def build():
-    return notebook([
+def introduction():
+    """The assignment's overview and the locked setup cell."""
+    return [
         markdown("""
         # Assignment 2: Backpropagation
 
@@ -54,7 +55,14 @@ def build():
 
         import mini_autograd as ag
         from autograder.checks import check_backpropagation, check_operation, check_topological_order, check_values
+        from autograder.checks.exercises import a02_backprop as known
         """, id="setup"),
+    ]
+
+
+def operation_nodes():
+    """How an operation node works, with a worked example (Square)."""
+    return [
         markdown("""
         ## How an operation node works
 
@@ -94,7 +102,12 @@ def build():
         print("y =", demo_y.value, " dy/dx =", demo_x.grad)
         ag.draw(demo_y)
         """, id="demo"),
+    ]
 
+
+def exercise_1():
+    """Exercise 1: sum_to_shape, the gradient of a broadcast input."""
+    return [
         markdown("""
         ## Exercise 1: the gradient of a broadcast input (8 points)
 
@@ -142,7 +155,12 @@ def build():
                          f"sum_to_shape(grad of shape {grad_shape}, {shape})")
         ### END HIDDEN TESTS
         """, id="ex1-tests", points=8),
+    ]
 
+
+def exercise_2():
+    """Exercise 2: Add, Multiply and Divide with broadcasting."""
+    return [
         markdown("""
         ## Exercise 2: binary arithmetic with broadcasting (18 points)
 
@@ -210,42 +228,34 @@ def build():
                 ### END SOLUTION
         """, id="ex2-solution"),
         tests("""
-        ub = ag.unbroadcast
         shapes = [[(3,), (3,)], [(2, 3), (3,)], [(2, 1), (1, 3)]]
         check_operation(Add, shapes, "Exercise 2 (Add)", reference=np.add)
-        multiply_mistakes = [("d(ab)/da is b and d(ab)/db is a: the two gradients are swapped",
-                              lambda a, b, g: (ub(g * a, np.shape(a)), ub(g * b, np.shape(b))))]
-        check_operation(Multiply, shapes, "Exercise 2 (Multiply)", reference=np.multiply, known_mistakes=multiply_mistakes)
+        check_operation(Multiply, shapes, "Exercise 2 (Multiply)", reference=np.multiply,
+                        known_mistakes=known.MULTIPLY_MISTAKES)
         ### BEGIN HIDDEN TESTS
         more = [[(), ()], [(), (2, 2)], [(4, 1, 3), (2, 3)], [(2, 3, 4), (1,)], [(5,), ()], [(3, 1), (3, 4)]]
         check_operation(Add, more, "Exercise 2 (Add)", reference=np.add, seeds=(3, 4))
         check_operation(Multiply, more, "Exercise 2 (Multiply)", reference=np.multiply, seeds=(3, 4),
-                        known_mistakes=multiply_mistakes)
+                        known_mistakes=known.MULTIPLY_MISTAKES)
         check_operation(Multiply, [[(50, 70), (70,)]], "Exercise 2 (Multiply)", reference=np.multiply, seeds=(5,))
         ### END HIDDEN TESTS
         """, id="ex2-add-multiply-tests", points=10),
         tests("""
-        ub = ag.unbroadcast
-        divide_mistakes = [
-            ("d(a/b)/db = -a/b**2: the minus sign is missing",
-             lambda a, b, g: (ub(g / b, np.shape(a)), ub(g * a / b**2, np.shape(b)))),
-            ("d(a/b)/db = -a/b**2, not -a/b: the square of b is missing",
-             lambda a, b, g: (ub(g / b, np.shape(a)), ub(-g * a / b, np.shape(b)))),
-            ("d(a/b)/db = -a/b**2, not -1/b**2: the factor a is missing",
-             lambda a, b, g: (ub(g / b, np.shape(a)), ub(-g / b**2, np.shape(b)))),
-            ("d(a/b)/da = 1/b, not b (or -a/b**2)",
-             lambda a, b, g: (ub(g * b, np.shape(a)), ub(-g * a / b**2, np.shape(b)))),
-        ]
         check_operation(Divide, [[(3,), (3,)], [(2, 3), (3,)], [(2, 1), (1, 3)]], "Exercise 2 (Divide)",
-                        reference=np.divide, avoid_zero=0.5, known_mistakes=divide_mistakes)
+                        reference=np.divide, avoid_zero=0.5, known_mistakes=known.DIVIDE_MISTAKES)
         ### BEGIN HIDDEN TESTS
         check_operation(Divide, [[(), ()], [(), (2, 2)], [(4, 1, 3), (2, 3)], [(5,), ()], [(3, 1), (3, 4)]],
                         "Exercise 2 (Divide)", reference=np.divide, avoid_zero=0.5, seeds=(3, 4),
-                        known_mistakes=divide_mistakes)
+                        known_mistakes=known.DIVIDE_MISTAKES)
         check_operation(Divide, [[(50, 70), (70,)]], "Exercise 2 (Divide)", reference=np.divide, avoid_zero=0.5, seeds=(5,))
         ### END HIDDEN TESTS
         """, id="ex2-divide-tests", points=8),
+    ]
 
+
+def exercise_3():
+    """Exercise 3: Power."""
+    return [
         markdown("""
         ## Exercise 3: powers (8 points)
 
@@ -281,26 +291,15 @@ def build():
                 ### END SOLUTION
         """, id="ex3-solution"),
         tests("""
-        ub = ag.unbroadcast
-        power_mistakes = [
-            ("the power rule lowers the exponent by one: d(a**b)/da = b * a**(b - 1), not b * a**b",
-             lambda a, b, g: (ub(g * b * a**b, np.shape(a)), ub(g * a**b * np.log(a), np.shape(b)))),
-            ("d(a**b)/da = b * a**(b - 1): the factor b is missing",
-             lambda a, b, g: (ub(g * a ** (b - 1), np.shape(a)), ub(g * a**b * np.log(a), np.shape(b)))),
-            ("d(a**b)/db = a**b * log(a): the factor log(a) is missing",
-             lambda a, b, g: (ub(g * b * a ** (b - 1), np.shape(a)), ub(g * a**b, np.shape(b)))),
-            ("d(a**b)/db = a**b * log(a), not b * a**(b - 1) (that is the derivative for the base)",
-             lambda a, b, g: (ub(g * b * a ** (b - 1), np.shape(a)), ub(g * b * a ** (b - 1), np.shape(b)))),
-        ]
         check_operation(Power, [[(3,), (3,)], [(2, 3), (3,)], [(), (2,)]], "Exercise 3 (Power)", reference=np.power,
-                        domain=(0.5, 2.0), known_mistakes=power_mistakes)
+                        domain=(0.5, 2.0), known_mistakes=known.POWER_MISTAKES)
         x1, x2 = ag.Variable(2.0), ag.Variable(3.0)
         Z = Power()(x1, 3.0) * x2
         Z.backward()
         check_values([x1.grad, x2.grad], [36.0, 8.0], "Exercise 3 (Power)", "the gradient of Z = x1**3 x2 at (2, 3)")
         ### BEGIN HIDDEN TESTS
         check_operation(Power, [[(), ()], [(4, 1, 3), (2, 3)], [(2, 2), ()], [(3, 1), (1, 2)]], "Exercise 3 (Power)",
-                        reference=np.power, domain=(0.3, 2.5), seeds=(3, 4), known_mistakes=power_mistakes)
+                        reference=np.power, domain=(0.3, 2.5), seeds=(3, 4), known_mistakes=known.POWER_MISTAKES)
         base = np.array([-1.5, -0.5, 0.7, 2.0])
         for exponent in (2.0, 3.0):
             with np.errstate(all="ignore"):
@@ -312,7 +311,12 @@ def build():
                          f"the gradient of x ** {exponent} for x = {base} (negative bases included)")
         ### END HIDDEN TESTS
         """, id="ex3-tests", points=8),
+    ]
 
+
+def exercise_4():
+    """Exercise 4: Exp, Log and Sqrt."""
+    return [
         markdown("""
         ## Exercise 4: exp, log and sqrt (12 points)
 
@@ -372,26 +376,26 @@ def build():
         """, id="ex4-solution"),
         tests("""
         shapes = [[(3,)], [(2, 3)]]
-        check_operation(Exp, shapes, "Exercise 4 (Exp)", reference=np.exp,
-                        known_mistakes=[("d exp(x)/dx = exp(x), not x * exp(x - 1) (that is the power rule)",
-                                         lambda x, g: (g * x * np.exp(x - 1),))])
-        log_mistakes = [("d log(x)/dx = 1/x, not 1/x**2", lambda x, g: (g / x**2,)),
-                        ("d log(x)/dx = 1/x, not -1/x**2", lambda x, g: (-g / x**2,)),
-                        ("d log(x)/dx = 1/x, not log(x)", lambda x, g: (g * np.log(x),))]
-        check_operation(Log, shapes, "Exercise 4 (Log)", reference=np.log, domain=(0.2, 3.0), known_mistakes=log_mistakes)
-        sqrt_mistakes = [("d sqrt(x)/dx = 1 / (2 sqrt(x)), not sqrt(x) / 2", lambda x, g: (g * np.sqrt(x) / 2,)),
-                         ("d sqrt(x)/dx = 1 / (2 sqrt(x)), not 1 / sqrt(x): the 1/2 is missing", lambda x, g: (g / np.sqrt(x),))]
-        check_operation(Sqrt, shapes, "Exercise 4 (Sqrt)", reference=np.sqrt, domain=(0.2, 3.0), known_mistakes=sqrt_mistakes)
+        check_operation(Exp, shapes, "Exercise 4 (Exp)", reference=np.exp, known_mistakes=known.EXP_MISTAKES)
+        check_operation(Log, shapes, "Exercise 4 (Log)", reference=np.log, domain=(0.2, 3.0),
+                        known_mistakes=known.LOG_MISTAKES)
+        check_operation(Sqrt, shapes, "Exercise 4 (Sqrt)", reference=np.sqrt, domain=(0.2, 3.0),
+                        known_mistakes=known.SQRT_MISTAKES)
         ### BEGIN HIDDEN TESTS
         more = [[()], [(4, 1, 3)], [(50, 70)]]
         check_operation(Exp, more, "Exercise 4 (Exp)", reference=np.exp, domain=(-3.0, 3.0), seeds=(3, 4))
         check_operation(Log, more, "Exercise 4 (Log)", reference=np.log, domain=(0.05, 5.0), seeds=(3, 4),
-                        known_mistakes=log_mistakes)
+                        known_mistakes=known.LOG_MISTAKES)
         check_operation(Sqrt, more, "Exercise 4 (Sqrt)", reference=np.sqrt, domain=(0.05, 5.0), seeds=(3, 4),
-                        known_mistakes=sqrt_mistakes)
+                        known_mistakes=known.SQRT_MISTAKES)
         ### END HIDDEN TESTS
         """, id="ex4-tests", points=12),
+    ]
 
+
+def exercise_5():
+    """Exercise 5: Sin, Cos and the activations Tanh, Sigmoid, ReLU."""
+    return [
         markdown("""
         ## Exercise 5: trigonometric and activation functions (18 points)
 
@@ -484,12 +488,8 @@ def build():
         """, id="ex5-solution"),
         tests("""
         shapes = [[(3,)], [(2, 3)]]
-        check_operation(Sin, shapes, "Exercise 5 (Sin)", reference=np.sin,
-                        known_mistakes=[("d sin(x)/dx = cos(x), not -cos(x)", lambda x, g: (-g * np.cos(x),)),
-                                        ("d sin(x)/dx = cos(x), not sin(x)", lambda x, g: (g * np.sin(x),))])
-        check_operation(Cos, shapes, "Exercise 5 (Cos)", reference=np.cos,
-                        known_mistakes=[("d cos(x)/dx = -sin(x): the minus sign is missing", lambda x, g: (g * np.sin(x),)),
-                                        ("d cos(x)/dx = -sin(x), not -cos(x)", lambda x, g: (-g * np.cos(x),))])
+        check_operation(Sin, shapes, "Exercise 5 (Sin)", reference=np.sin, known_mistakes=known.SIN_MISTAKES)
+        check_operation(Cos, shapes, "Exercise 5 (Cos)", reference=np.cos, known_mistakes=known.COS_MISTAKES)
         ### BEGIN HIDDEN TESTS
         more = [[()], [(4, 1, 3)], [(50, 70)]]
         check_operation(Sin, more, "Exercise 5 (Sin)", reference=np.sin, domain=(-4.0, 4.0), seeds=(3, 4))
@@ -497,35 +497,27 @@ def build():
         ### END HIDDEN TESTS
         """, id="ex5-trig-tests", points=6),
         tests("""
-        sigmoid = lambda x: 1 / (1 + np.exp(-x))
         shapes = [[(3,)], [(2, 3)]]
-        tanh_mistakes = [("d tanh(x)/dx = 1 - tanh(x)**2, not 1 - x**2 (use the output, not the input)",
-                          lambda x, g: (g * (1 - x**2),)),
-                         ("d tanh(x)/dx = 1 - tanh(x)**2, not 1 - tanh(x) (the square is missing)",
-                          lambda x, g: (g * (1 - np.tanh(x)),))]
-        sigmoid_mistakes = [("d sigmoid(x)/dx = s (1 - s) with s = sigmoid(x), not s alone",
-                             lambda x, g: (g * sigmoid(x),)),
-                            ("d sigmoid(x)/dx = s (1 - s) with s = sigmoid(x) the output, not x (1 - x) of the input",
-                             lambda x, g: (g * x * (1 - x),)),
-                            ("d sigmoid(x)/dx = s (1 - s), not s**2", lambda x, g: (g * sigmoid(x) ** 2,))]
-        relu_mistakes = [("ReLU passes the gradient where x > 0 and blocks it where x < 0, not the other way round",
-                          lambda x, g: (g * (x < 0),)),
-                         ("ReLU's backward multiplies grad by the step (x > 0), not by the output max(x, 0)",
-                          lambda x, g: (g * np.maximum(x, 0),))]
-        check_operation(Tanh, shapes, "Exercise 5 (Tanh)", reference=np.tanh, known_mistakes=tanh_mistakes)
-        check_operation(Sigmoid, shapes, "Exercise 5 (Sigmoid)", reference=sigmoid, known_mistakes=sigmoid_mistakes)
-        check_operation(ReLU, shapes, "Exercise 5 (ReLU)", reference=lambda x: np.maximum(x, 0), known_mistakes=relu_mistakes)
+        check_operation(Tanh, shapes, "Exercise 5 (Tanh)", reference=np.tanh, known_mistakes=known.TANH_MISTAKES)
+        check_operation(Sigmoid, shapes, "Exercise 5 (Sigmoid)", reference=known.sigmoid,
+                        known_mistakes=known.SIGMOID_MISTAKES)
+        check_operation(ReLU, shapes, "Exercise 5 (ReLU)", reference=known.relu, known_mistakes=known.RELU_MISTAKES)
         ### BEGIN HIDDEN TESTS
         more = [[()], [(4, 1, 3)], [(50, 70)]]
         check_operation(Tanh, more, "Exercise 5 (Tanh)", reference=np.tanh, domain=(-3.0, 3.0), seeds=(3, 4),
-                        known_mistakes=tanh_mistakes)
-        check_operation(Sigmoid, more, "Exercise 5 (Sigmoid)", reference=sigmoid, domain=(-6.0, 6.0), seeds=(3, 4),
-                        known_mistakes=sigmoid_mistakes)
-        check_operation(ReLU, more, "Exercise 5 (ReLU)", reference=lambda x: np.maximum(x, 0), domain=(-3.0, 3.0),
-                        seeds=(3, 4), known_mistakes=relu_mistakes)
+                        known_mistakes=known.TANH_MISTAKES)
+        check_operation(Sigmoid, more, "Exercise 5 (Sigmoid)", reference=known.sigmoid, domain=(-6.0, 6.0),
+                        seeds=(3, 4), known_mistakes=known.SIGMOID_MISTAKES)
+        check_operation(ReLU, more, "Exercise 5 (ReLU)", reference=known.relu, domain=(-3.0, 3.0), seeds=(3, 4),
+                        known_mistakes=known.RELU_MISTAKES)
         ### END HIDDEN TESTS
         """, id="ex5-activation-tests", points=12),
+    ]
 
+
+def exercise_6():
+    """Exercise 6: the topological order."""
+    return [
         markdown("""
         ## Exercise 6: the topological order (14 points)
 
@@ -604,7 +596,12 @@ def build():
             ("with constants", constants), ("a leaf", leaf), ("two reused branches", two_outputs_meet)])
         ### END HIDDEN TESTS
         """, id="ex6-tests", points=14),
+    ]
 
+
+def exercise_7():
+    """Exercise 7: the reverse-mode driver, and accumulation across passes."""
+    return [
         markdown("""
         ## Exercise 7: the reverse-mode driver (22 points)
 
@@ -715,7 +712,12 @@ def build():
                      "v.grad that held [10, 20] before backpropagate((v * v).sum()) at v = [1, -2]")
         ### END HIDDEN TESTS
         """, id="ex7-accumulate-tests", points=6),
+    ]
 
+
+def exercise_8():
+    """Exercise 8: drawing the graph (not graded)."""
+    return [
         markdown("""
         ## Exercise 8: draw your graph (not graded)
 
@@ -750,6 +752,12 @@ def build():
         scratch("""
         # Your experiments: draw other graphs here (not graded).
         """),
+    ]
+
+
+def outro():
+    """What the assignment built, and what comes next."""
+    return [
         markdown("""
         You have now written every piece of a reverse-mode autodiff engine: local operation nodes, the
         order to visit them in, and the driver that chains their vector-Jacobian products and adds the
@@ -757,4 +765,10 @@ def build():
         The next assignment moves from elementwise operations to matrices: matrix products, einsum and
         batched derivatives.
         """, id="outro"),
-    ])
+    ]
+
+
+def build():
+    """The notebook, exercise by exercise: this function is its table of contents."""
+    return notebook([*introduction(), *operation_nodes(), *exercise_1(), *exercise_2(), *exercise_3(),
+                     *exercise_4(), *exercise_5(), *exercise_6(), *exercise_7(), *exercise_8(), *outro()])
