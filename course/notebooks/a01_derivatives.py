@@ -5,8 +5,9 @@ from .cells import markdown, notebook, scratch, setup, solution, tests
 NAME = "01_derivatives"
 
 
-def build():
-    return notebook([
+def introduction():
+    """The introduction and the setup cell."""
+    return [
         markdown("""
         # Assignment 1: Derivatives, three ways
 
@@ -33,8 +34,14 @@ def build():
         import mini_autograd as ag
         from mini_autograd import finite_differences as fd
         from autograder.checks import check_between, check_unchanged, check_values, reference_functions
+        from autograder.checks.exercises import a01_derivatives as known
         """, id="setup"),
+    ]
 
+
+def exercise_1_finite_differences():
+    """Exercise 1: forward, backward and central differences."""
+    return [
         markdown("""
         ## Exercise 1: finite differences (15 points)
 
@@ -86,7 +93,12 @@ def build():
                                  "Exercise 1 (central difference)", f"central_difference at h={h}", rtol=1e-9)
         ### END HIDDEN TESTS
         """, id="ex1-tests", points=15),
+    ]
 
+
+def exercise_2_error_against_step():
+    """Exercise 2: the error of each difference against the step size, and its plot."""
+    return [
         markdown("""
         ## Exercise 2: error against step size (15 points)
 
@@ -145,6 +157,12 @@ def build():
                              f'errors["{scheme}"]', rtol=1e-9, atol=1e-15)
         ### END HIDDEN TESTS
         """, id="ex2-tests", points=10),
+    ]
+
+
+def exercise_2b_best_step():
+    """Exercise 2 (best step): the step size read off the plot."""
+    return [
         markdown("""
         From your plot: roughly which step size gives the smallest error for the **central**
         difference in float64? Set `best_central_step` to that power of ten (a number such as
@@ -160,7 +178,12 @@ def build():
                       "Look again at the curve of the central difference: its minimum lies where truncation "
                       "error (h^2) meets round-off error (eps/h), near the cube root of machine epsilon.")
         """, id="ex2b-tests", points=5),
+    ]
 
+
+def exercise_3_gradient_and_jacobian():
+    """Exercise 3: the numerical gradient and Jacobian."""
+    return [
         markdown("""
         ## Exercise 3: the numerical gradient and Jacobian (30 points)
 
@@ -245,7 +268,12 @@ def build():
         check_unchanged(x, x_before, "Exercise 3 (Jacobian)", "x after numerical_jacobian")
         ### END HIDDEN TESTS
         """, id="ex3-jacobian-tests", points=15),
+    ]
 
+
+def exercise_4_forward_and_reverse_pass():
+    """Exercise 4: a forward and a reverse pass by hand."""
+    return [
         markdown("""
         ## Exercise 4: a forward and a reverse pass by hand (30 points)
 
@@ -308,12 +336,8 @@ def build():
         ### END HIDDEN TESTS
         """, id="ex4-forward-tests", points=10),
         tests("""
-        def reference_forward_pass(x):  # the values of the forward pass, so that only reverse_pass is judged
-            a = np.square(x)
-            c = a + np.exp(a)
-            return dict(a=a, b=np.exp(a), c=c, d=np.sqrt(c), e=np.cos(c), f=np.sqrt(c) + np.cos(c))
-
-        with reference_functions(globals(), forward_pass=reference_forward_pass):
+        # reverse_pass runs with the reference forward pass, so that only reverse_pass is judged
+        with reference_functions(globals(), forward_pass=known.reference_forward_pass):
             grads = reverse_pass(1.0)
         c = 1 + np.e
         check_values(grads["c"], 1 / (2 * np.sqrt(c)) - np.sin(c), "Exercise 4 (reverse pass)", 'reverse_pass(1.0)["c"]')
@@ -324,13 +348,18 @@ def build():
             dc = 1 / (2 * np.sqrt(c)) - np.sin(c)
             expected = {"f": 1.0, "e": 1.0, "d": 1.0, "c": dc, "b": dc, "a": dc * np.exp(a) + dc,
                         "x": 2 * x * (1 / (2 * np.sqrt(c)) - np.sin(c)) * (1 + np.exp(a))}
-            with reference_functions(globals(), forward_pass=reference_forward_pass):
+            with reference_functions(globals(), forward_pass=known.reference_forward_pass):
                 grads = reverse_pass(x)
             for key in ("f", "e", "d", "c", "b", "a", "x"):
                 check_values(grads[key], expected[key], "Exercise 4 (reverse pass)", f'reverse_pass({x})["{key}"]', rtol=1e-10)
         ### END HIDDEN TESTS
         """, id="ex4-reverse-tests", points=20),
+    ]
 
+
+def exercise_5_three_ways():
+    """Exercise 5: symbolic, numeric and automatic derivatives, and the comparison."""
+    return [
         markdown("""
         ## Exercise 5: symbolic, numeric and automatic (10 points)
 
@@ -353,9 +382,7 @@ def build():
             ### END SOLUTION
         """, id="ex5-solution"),
         tests("""
-        def y(x, z):
-            return ag.exp(x * z) + x * z / ag.log(x) + ag.sin(ag.log(x)) / (x * z)
-
+        y = known.y  # exp(xz) + xz / ln x + sin(ln x) / (xz), with mini_autograd
         x, z = ag.Variable(2.0), ag.Variable(3.0)
         y(x, z).backward()
         check_values(dy_dx(2.0, 3.0), x.grad, "Exercise 5", "dy_dx(2, 3)")
@@ -380,4 +407,16 @@ def build():
         numeric_x = central_difference(lambda t: np.exp(t * 3) + t * 3 / np.log(t) + np.sin(np.log(t)) / (t * 3), 2.0, 1e-5)
         print(f"dy/dx: symbolic {dy_dx(2.0, 3.0):.10f}, numeric {numeric_x:.10f}, automatic {x.grad:.10f}")
         """),
+    ]
+
+
+def build():
+    return notebook([
+        *introduction(),
+        *exercise_1_finite_differences(),
+        *exercise_2_error_against_step(),
+        *exercise_2b_best_step(),
+        *exercise_3_gradient_and_jacobian(),
+        *exercise_4_forward_and_reverse_pass(),
+        *exercise_5_three_ways(),
     ])

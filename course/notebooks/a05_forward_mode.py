@@ -5,8 +5,9 @@ from .cells import markdown, notebook, setup, solution, tests
 NAME = "05_forward_mode"
 
 
-def build():
-    return notebook([
+def introduction():
+    """The introduction and the setup cell."""
+    return [
         markdown("""
         # Assignment 5: Forward mode
 
@@ -41,8 +42,14 @@ def build():
             check_choice, check_derivative, check_dual_arithmetic, check_dual_functions, check_dual_jvp,
             check_forward_jacobian, check_jvp, check_raises,
         )
+        from autograder.checks.exercises import a05_forward_mode as known
         """, id="setup"),
+    ]
 
+
+def exercise_1_dual_numbers():
+    """Exercise 1: the class Dual and its arithmetic."""
+    return [
         markdown("""
         ## Exercise 1: dual numbers (15 points)
 
@@ -139,7 +146,12 @@ def build():
         check_dual_arithmetic(Dual, "Exercise 1", seeds=(1, 2, 3), shapes=((), (4,)))
         ### END HIDDEN TESTS
         """, id="ex1-tests", points=15),
+    ]
 
+
+def exercise_2_elementary_functions():
+    """Exercise 2: JVP rules of elementary functions, and the lecture's example (not graded)."""
+    return [
         markdown("""
         ## Exercise 2: JVP rules of elementary functions (15 points)
 
@@ -224,7 +236,12 @@ def build():
         except NotImplementedError:
             print("Exercises 1 and 2 are not finished yet.")
         """, id="ex2-demo"),
+    ]
 
+
+def exercise_3_derivative_and_jvp():
+    """Exercise 3: derivative and dual_jvp."""
+    return [
         markdown("""
         ## Exercise 3: derivatives and Jacobian-vector products (10 points)
 
@@ -260,12 +277,7 @@ def build():
         check_dual_jvp(dual_jvp, "Exercise 3 (dual_jvp)")
         cube = lambda d: Dual(d.value**3, 3 * d.value**2 * d.tangent)  # x^3, with its rule written out
         check_values(derivative(cube, 2.0), 12.0, "Exercise 3 (derivative)", "derivative(x^3, 2.0)")
-
-        def linear(xs):  # f(x, y) = (2x + 3y, x - y), so J = [[2, 3], [1, -1]]
-            x, y = xs
-            return [Dual(2 * x.value + 3 * y.value, 2 * x.tangent + 3 * y.tangent),
-                    Dual(x.value - y.value, x.tangent - y.tangent)]
-
+        linear = known.linear_2_to_2(Dual)  # f(x, y) = (2x + 3y, x - y), so J = [[2, 3], [1, -1]]
         values, tangents = dual_jvp(linear, np.array([1.0, 2.0]), np.array([0.5, -1.0]))
         check_values(values, [8.0, -1.0], "Exercise 3 (dual_jvp)", "the values of dual_jvp(linear, [1, 2], [0.5, -1])")
         check_values(tangents, [-2.0, 1.5], "Exercise 3 (dual_jvp)", "J v from dual_jvp(linear, [1, 2], [0.5, -1])")
@@ -274,7 +286,12 @@ def build():
         check_dual_jvp(dual_jvp, "Exercise 3 (dual_jvp)", sizes=((1, 1), (4, 2), (2, 5), (3, 3)), seeds=(1, 2))
         ### END HIDDEN TESTS
         """, id="ex3-tests", points=10),
+    ]
 
+
+def exercise_4_jacobian_by_columns():
+    """Exercise 4: jacobian_forward."""
+    return [
         markdown("""
         ## Exercise 4: the Jacobian by columns (15 points)
 
@@ -305,12 +322,7 @@ def build():
             ### END SOLUTION
         """, id="ex4-solution"),
         tests("""
-        def linear(xs):  # f(x, y) = (2x + 3y, x - y, 4y), so J = [[2, 3], [1, -1], [0, 4]]
-            x, y = xs
-            return [Dual(2 * x.value + 3 * y.value, 2 * x.tangent + 3 * y.tangent),
-                    Dual(x.value - y.value, x.tangent - y.tangent),
-                    Dual(4 * y.value, 4 * y.tangent)]
-
+        linear = known.linear_2_to_3(Dual)  # f(x, y) = (2x + 3y, x - y, 4y), so J = [[2, 3], [1, -1], [0, 4]]
         check_forward_jacobian(jacobian_forward, "Exercise 4")  # first: it names the likely mistake
         check_values(jacobian_forward(linear, np.array([1.0, 2.0])), [[2, 3], [1, -1], [0, 4]], "Exercise 4",
                      "jacobian_forward(linear, [1, 2])")
@@ -319,7 +331,12 @@ def build():
                                seeds=(1, 2))
         ### END HIDDEN TESTS
         """, id="ex4-tests", points=15),
+    ]
 
+
+def exercise_5_multiply():
+    """Exercise 5's text, and its first operation: Multiply.jvp."""
+    return [
         markdown("""
         ## Exercise 5: JVP rules of operation nodes (25 points)
 
@@ -362,6 +379,12 @@ def build():
                   seeds=(2, 3))
         ### END HIDDEN TESTS
         """, id="ex5-multiply-tests", points=5),
+    ]
+
+
+def exercise_5_divide():
+    """Exercise 5: Divide.jvp."""
+    return [
         solution("""
         class Divide(ag.ops.Divide):
             def jvp(self, ta, tb):
@@ -376,6 +399,12 @@ def build():
                   avoid_zero=0.5, seeds=(2, 3))
         ### END HIDDEN TESTS
         """, id="ex5-divide-tests", points=5),
+    ]
+
+
+def exercise_5_sin():
+    """Exercise 5: Sin.jvp."""
+    return [
         solution("""
         class Sin(ag.ops.Sin):
             def jvp(self, t):
@@ -389,6 +418,12 @@ def build():
         check_jvp(Sin, [((),), ((3, 4, 2),)], "Exercise 5 (Sin.jvp)", domain=(-6.0, 6.0), seeds=(2, 3))
         ### END HIDDEN TESTS
         """, id="ex5-sin-tests", points=4),
+    ]
+
+
+def exercise_5_exp():
+    """Exercise 5: Exp.jvp."""
+    return [
         solution("""
         class Exp(ag.ops.Exp):
             def jvp(self, t):
@@ -402,6 +437,12 @@ def build():
         check_jvp(Exp, [((),), ((3, 4, 2),)], "Exercise 5 (Exp.jvp)", domain=(-4.0, 3.0), seeds=(2, 3))
         ### END HIDDEN TESTS
         """, id="ex5-exp-tests", points=4),
+    ]
+
+
+def exercise_5_matmul():
+    """Exercise 5: MatMul.jvp."""
+    return [
         solution("""
         class MatMul(ag.ops.MatMul):
             def jvp(self, ta, tb):
@@ -416,7 +457,12 @@ def build():
                            ((4, 4), (4, 4))], "Exercise 5 (MatMul.jvp)", seeds=(2, 3))
         ### END HIDDEN TESTS
         """, id="ex5-matmul-tests", points=7),
+    ]
 
+
+def exercise_6a_passes_needed():
+    """Exercise 6's text, and 6a: passes_needed."""
+    return [
         markdown("""
         ## Exercise 6: what each mode costs (20 points)
 
@@ -464,6 +510,12 @@ def build():
         check_raises(passes_needed, ((3,), (2,), "sideways"), ValueError, "Exercise 6a", 'passes_needed((3,), (2,), "sideways")')
         ### END HIDDEN TESTS
         """, id="ex6a-tests", points=10),
+    ]
+
+
+def exercise_6b_choose_mode():
+    """Exercise 6b: choose_mode."""
+    return [
         solution("""
         def choose_mode(f, x):
             ### BEGIN SOLUTION
@@ -496,7 +548,12 @@ def build():
                      "choose_mode for f: R^4 -> R^4 (a tie)", accepted=("forward", "reverse"))
         ### END HIDDEN TESTS
         """, id="ex6b-tests", points=10),
+    ]
 
+
+def measure_it():
+    """Timing the two modes (not graded)."""
+    return [
         markdown("""
         ### Measure it (not graded)
 
@@ -564,4 +621,22 @@ def build():
         network is the extreme wide case, $m = 1$ loss and millions of parameters: one reverse pass
         instead of millions of forward ones, which is why deep learning runs on reverse mode.
         """, id="timing-discussion"),
+    ]
+
+
+def build():
+    return notebook([
+        *introduction(),
+        *exercise_1_dual_numbers(),
+        *exercise_2_elementary_functions(),
+        *exercise_3_derivative_and_jvp(),
+        *exercise_4_jacobian_by_columns(),
+        *exercise_5_multiply(),
+        *exercise_5_divide(),
+        *exercise_5_sin(),
+        *exercise_5_exp(),
+        *exercise_5_matmul(),
+        *exercise_6a_passes_needed(),
+        *exercise_6b_choose_mode(),
+        *measure_it(),
     ])
