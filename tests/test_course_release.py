@@ -25,6 +25,21 @@ def test_committed_notebooks_match_their_modules(capsys):
     assert build.main(["--check"]) == 0, capsys.readouterr().out
 
 
+def test_build_writes_only_the_notebooks_named(tmp_path, monkeypatch):
+    monkeypatch.setattr(build, "ROOT", tmp_path)
+    assert build.main(["02_backprop"]) == 0
+    written = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*.ipynb"))
+    assert written == ["source/02_backprop/02_backprop.ipynb"]
+    assert (tmp_path / written[0]).read_text() == (ROOT / written[0]).read_text()
+
+
+def test_build_names_an_unknown_notebook(capsys):
+    with pytest.raises(SystemExit):
+        build.main(["02_backprob"])
+    said = capsys.readouterr().err
+    assert "no assignment or lecture called 02_backprob" in said and "02_backprop" in said
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_release_is_what_nbgrader_generates_and_leaks_nothing(assignment, tmp_path):
     fresh = generate(assignment, ROOT, tmp_path)

@@ -42,7 +42,7 @@ def main(argv=None) -> int:
     if unknown := sorted(set(args.names) - known):
         parser.error(f"no assignment or lecture called {', '.join(unknown)}; known: {', '.join(sorted(known))}")
     stale = []
-    for module, path in targets(names=args.names):
+    for module, path in targets(ROOT, args.names):
         text = render(build(module))
         if args.check:
             if not path.exists() or path.read_text() != text:
