@@ -5,8 +5,9 @@ from .cells import markdown, notebook, scratch, setup, solution, tests
 NAME = "04_mlp"
 
 
-def build():
-    return notebook([
+def introduction():
+    """The assignment's overview and the locked setup cell."""
+    return [
         markdown(r"""
         # Assignment 4: Multi-layer perceptrons
 
@@ -36,9 +37,14 @@ def build():
         from autograder.checks import check_function, check_operation, check_values, check_vjp, reference_functions
         from autograder.checks.training import (check_accuracy, check_bump, check_regularized_loss, check_sgd_steps,
                                                 check_training)
+        from autograder.checks.exercises import a04_mlp as known
         """, id="setup"),
+    ]
 
-        # ------------------------------------------------------------------ exercise 1
+
+def exercise_1_linear():
+    """Exercise 1: a linear layer as an operation node (forward and backward graded apart)."""
+    return [
         markdown(r"""
         ## Exercise 1: a linear layer as an operation node (15 points)
 
@@ -74,31 +80,33 @@ def build():
                 ### END SOLUTION
         """, id="ex1-solution"),
         tests("""
-        def linear_forward(X, W, b):
-            return LinearOp().forward(X, W, b)
-
-        check_function(linear_forward, lambda X, W, b: X @ W + b, [[(4, 3), (3, 2), (2,)]], "Exercise 1 (Linear forward)")
+        linear_forward = known.forward_of(LinearOp)
+        check_function(linear_forward, known.linear, [[(4, 3), (3, 2), (2,)]], "Exercise 1 (Linear forward)")
         ### BEGIN HIDDEN TESTS
-        check_function(linear_forward, lambda X, W, b: X @ W + b,
+        check_function(linear_forward, known.linear,
                        [[(1, 5), (5, 1), (1,)], [(7, 4), (4, 4), (4,)], [(32, 10), (10, 6), (6,)]],
                        "Exercise 1 (Linear forward)", seeds=(2, 3), domain=(-5, 5))
         check_operation(LinearOp, [[(4, 3), (3, 2), (2,)]], "Exercise 1 (Linear forward)",
-                        reference=lambda X, W, b: X @ W + b, check_backward=False)  # in place, float32
+                        reference=known.linear, check_backward=False)  # in place, float32
         ### END HIDDEN TESTS
         """, id="ex1-forward-tests", points=5),
         tests("""
         # check_forward=False: the forward pass has its own cell; here only the gradients count
         check_operation(LinearOp, [[(4, 3), (3, 2), (2,)]], "Exercise 1 (Linear backward)",
-                        reference=lambda X, W, b: X @ W + b, check_forward=False)
+                        reference=known.linear, check_forward=False)
         ### BEGIN HIDDEN TESTS
         check_operation(LinearOp, [[(1, 5), (5, 1), (1,)], [(6, 4), (4, 4), (4,)], [(3, 3), (3, 3), (3,)],
                                    [(40, 12), (12, 5), (5,)]],
-                        "Exercise 1 (Linear backward)", reference=lambda X, W, b: X @ W + b, seeds=(3, 4),
+                        "Exercise 1 (Linear backward)", reference=known.linear, seeds=(3, 4),
                         check_forward=False)
         ### END HIDDEN TESTS
         """, id="ex1-backward-tests", points=10),
+    ]
 
-        # ------------------------------------------------------------------ exercise 2
+
+def exercise_2_activations():
+    """Exercise 2: relu and sigmoid with their backward passes."""
+    return [
         markdown(r"""
         ## Exercise 2: activations (10 points)
 
@@ -140,22 +148,20 @@ def build():
             ### END SOLUTION
         """, id="ex2-solution"),
         tests("""
-        reference_relu = lambda x: np.where(x > 0, x, 0.0)
-        reference_sigmoid = lambda x: 1 / (1 + np.exp(-x))
-        check_function(relu, reference_relu, [[(3, 4)], [(7,)]], "Exercise 2 (relu)")
-        check_vjp(relu_backward, reference_relu, [[(3, 4)]], "Exercise 2 (relu backward)", label="relu_backward",
+        check_function(relu, known.relu, [[(3, 4)], [(7,)]], "Exercise 2 (relu)")
+        check_vjp(relu_backward, known.relu, [[(3, 4)]], "Exercise 2 (relu backward)", label="relu_backward",
                   avoid_zero=0.05)
-        check_function(sigmoid, reference_sigmoid, [[(3, 4)], [(7,)]], "Exercise 2 (sigmoid)", domain=(-6, 6))
-        check_vjp(sigmoid_backward, reference_sigmoid, [[(3, 4)]], "Exercise 2 (sigmoid backward)", label="sigmoid_backward")
+        check_function(sigmoid, known.sigmoid, [[(3, 4)], [(7,)]], "Exercise 2 (sigmoid)", domain=(-6, 6))
+        check_vjp(sigmoid_backward, known.sigmoid, [[(3, 4)]], "Exercise 2 (sigmoid backward)", label="sigmoid_backward")
         extreme = np.array([-1000.0, -40.0, 0.0, 40.0, 1000.0])
         check_values(sigmoid(extreme), [0.0, 0.0, 0.5, 1.0, 1.0], "Exercise 2 (sigmoid)",
                      "sigmoid([-1000, -40, 0, 40, 1000])", atol=1e-12)
         ### BEGIN HIDDEN TESTS
-        check_function(relu, reference_relu, [[(2, 3, 4)], [(1,)], [(50,)]], "Exercise 2 (relu)", seeds=(3, 4), domain=(-9, 9))
-        check_vjp(relu_backward, reference_relu, [[(2, 3, 2)], [(60,)]], "Exercise 2 (relu backward)", label="relu_backward",
+        check_function(relu, known.relu, [[(2, 3, 4)], [(1,)], [(50,)]], "Exercise 2 (relu)", seeds=(3, 4), domain=(-9, 9))
+        check_vjp(relu_backward, known.relu, [[(2, 3, 2)], [(60,)]], "Exercise 2 (relu backward)", label="relu_backward",
                   avoid_zero=0.05, seeds=(5,), domain=(-4, 4))
-        check_function(sigmoid, reference_sigmoid, [[(2, 3, 4)], [(50,)]], "Exercise 2 (sigmoid)", seeds=(3, 4), domain=(-30, 30))
-        check_vjp(sigmoid_backward, reference_sigmoid, [[(2, 3, 2)], [(60,)]], "Exercise 2 (sigmoid backward)",
+        check_function(sigmoid, known.sigmoid, [[(2, 3, 4)], [(50,)]], "Exercise 2 (sigmoid)", seeds=(3, 4), domain=(-30, 30))
+        check_vjp(sigmoid_backward, known.sigmoid, [[(2, 3, 2)], [(60,)]], "Exercise 2 (sigmoid backward)",
                   label="sigmoid_backward", seeds=(5,), domain=(-6, 6))
         check_values(sigmoid_backward(extreme, np.ones(5)), [0.0, 0.0, 0.25, 0.0, 0.0], "Exercise 2 (sigmoid backward)",
                      "sigmoid_backward at [-1000, -40, 0, 40, 1000]", atol=1e-12)
@@ -165,8 +171,12 @@ def build():
                      "relu([-1000, -0.5, 0, 1000])")
         ### END HIDDEN TESTS
         """, id="ex2-tests", points=10),
+    ]
 
-        # ------------------------------------------------------------------ exercise 3
+
+def exercise_3_softmax_cross_entropy():
+    """Exercise 3: softmax, cross-entropy and its gradient, numerically stable."""
+    return [
         markdown(r"""
         ## Exercise 3: softmax and cross-entropy, numerically stable (20 points)
 
@@ -219,11 +229,11 @@ def build():
             ### END SOLUTION
         """, id="ex3-solution"),
         tests("""
-        check_function(softmax, lambda z: ag.softmax(z).value, [[(4, 3)], [(6,)]], "Exercise 3 (softmax)", domain=(-5, 5))
+        check_function(softmax, known.softmax, [[(4, 3)], [(6,)]], "Exercise 3 (softmax)", domain=(-5, 5))
         extreme = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, -1000.0]])
         check_values(softmax(extreme), [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], "Exercise 3 (softmax)", "softmax of logits +-1000")
         ### BEGIN HIDDEN TESTS
-        check_function(softmax, lambda z: ag.softmax(z).value, [[(1, 1)], [(2, 3, 5)], [(64, 10)]], "Exercise 3 (softmax)",
+        check_function(softmax, known.softmax, [[(1, 1)], [(2, 3, 5)], [(64, 10)]], "Exercise 3 (softmax)",
                        domain=(-50, 50), seeds=(5, 6))
         # float32 keeps about 7 digits: at logits of size 1000 the exponents are right to about 1e-4
         check_values(softmax(extreme.astype(np.float32)), [[1.0, 0.0, 0.0], [0.5, 0.5, 0.0]], "Exercise 3 (softmax)",
@@ -235,20 +245,19 @@ def build():
         ### END HIDDEN TESTS
         """, id="ex3-softmax-tests", points=5),
         tests("""
-        with reference_functions(globals(), softmax=lambda z: ag.softmax(z).value):  # judge only this exercise
+        with reference_functions(globals(), softmax=known.softmax):  # judge only this exercise
             labels = np.array([0, 2, 1, 2])
-            check_function(lambda z: cross_entropy(z, labels), lambda z: ag.cross_entropy(z, labels).value, [[(4, 3)]],
-                           "Exercise 3 (cross-entropy)", domain=(-5, 5))
+            known.check_cross_entropy(cross_entropy, labels, [[(4, 3)]], "Exercise 3 (cross-entropy)", domain=(-5, 5))
             extreme = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, -1000.0]])
             extreme_labels = np.array([1, 2])
             check_values(cross_entropy(extreme, extreme_labels), ag.cross_entropy(extreme, extreme_labels).value,
                          "Exercise 3 (cross-entropy)", "cross_entropy of logits +-1000")
         ### BEGIN HIDDEN TESTS
-        with reference_functions(globals(), softmax=lambda z: ag.softmax(z).value):  # judge only this exercise
+        with reference_functions(globals(), softmax=known.softmax):  # judge only this exercise
             for n, c, seed in ((1, 2, 3), (7, 5, 4), (64, 10, 5)):
                 labels = np.random.default_rng(seed).integers(0, c, size=n)
-                check_function(lambda z: cross_entropy(z, labels), lambda z: ag.cross_entropy(z, labels).value, [[(n, c)]],
-                               "Exercise 3 (cross-entropy)", domain=(-30, 30), seeds=(seed,))
+                known.check_cross_entropy(cross_entropy, labels, [[(n, c)]], "Exercise 3 (cross-entropy)", domain=(-30, 30),
+                                          seeds=(seed,))
             check_values(cross_entropy(extreme.astype(np.float32), extreme_labels),
                          ag.cross_entropy(extreme, extreme_labels).value, "Exercise 3 (cross-entropy)",
                          "cross_entropy of float32 logits +-1000")
@@ -258,35 +267,34 @@ def build():
         ### END HIDDEN TESTS
         """, id="ex3-loss-tests", points=5),
         tests("""
-        with reference_functions(globals(), softmax=lambda z: ag.softmax(z).value):  # judge only this exercise
+        with reference_functions(globals(), softmax=known.softmax):  # judge only this exercise
             labels = np.array([0, 2, 1, 2])
-            check_vjp(lambda z, g: g * cross_entropy_grad(z, labels), lambda z: ag.cross_entropy(z, labels).value,
-                      [[(4, 3)]], "Exercise 3 (cross-entropy gradient)", label="cross_entropy_grad")
+            known.check_cross_entropy_grad(cross_entropy_grad, labels, [[(4, 3)]], "Exercise 3 (cross-entropy gradient)")
             extreme = np.array([[1000.0, -1000.0, 0.0], [1000.0, 1000.0, -1000.0]])
             extreme_labels = np.array([1, 2])
-            z = ag.Variable(extreme)
-            ag.cross_entropy(z, extreme_labels).backward()
-            check_values(cross_entropy_grad(extreme, extreme_labels), z.grad, "Exercise 3 (cross-entropy gradient)",
-                         "cross_entropy_grad of logits +-1000")
+            check_values(cross_entropy_grad(extreme, extreme_labels), known.cross_entropy_gradient(extreme, extreme_labels),
+                         "Exercise 3 (cross-entropy gradient)", "cross_entropy_grad of logits +-1000")
         ### BEGIN HIDDEN TESTS
-        with reference_functions(globals(), softmax=lambda z: ag.softmax(z).value):  # judge only this exercise
+        with reference_functions(globals(), softmax=known.softmax):  # judge only this exercise
             for n, c, seed in ((1, 3, 3), (6, 5, 4), (32, 10, 5)):
                 labels = np.random.default_rng(seed).integers(0, c, size=n)
-                check_vjp(lambda z, g: g * cross_entropy_grad(z, labels), lambda z: ag.cross_entropy(z, labels).value,
-                          [[(n, c)]], "Exercise 3 (cross-entropy gradient)", label="cross_entropy_grad", seeds=(seed,),
-                          domain=(-4, 4))
-            check_values(cross_entropy_grad(extreme.astype(np.float32), extreme_labels), z.grad,
+                known.check_cross_entropy_grad(cross_entropy_grad, labels, [[(n, c)]], "Exercise 3 (cross-entropy gradient)",
+                                               seeds=(seed,), domain=(-4, 4))
+            check_values(cross_entropy_grad(extreme.astype(np.float32), extreme_labels),
+                         known.cross_entropy_gradient(extreme, extreme_labels),
                          "Exercise 3 (cross-entropy gradient)", "cross_entropy_grad of float32 logits +-1000",
                          atol=1e-4, rtol=1e-4)
             low = np.array([[-1000.0, -1001.0, -1002.0], [-800.0, -800.0, -800.0]])
-            z_low = ag.Variable(low)
-            ag.cross_entropy(z_low, np.array([2, 0])).backward()
-            check_values(cross_entropy_grad(low, np.array([2, 0])), z_low.grad, "Exercise 3 (cross-entropy gradient)",
-                         "cross_entropy_grad of logits near -1000")
+            check_values(cross_entropy_grad(low, np.array([2, 0])), known.cross_entropy_gradient(low, np.array([2, 0])),
+                         "Exercise 3 (cross-entropy gradient)", "cross_entropy_grad of logits near -1000")
         ### END HIDDEN TESTS
         """, id="ex3-gradient-tests", points=10),
+    ]
 
-        # ------------------------------------------------------------------ exercise 4
+
+def exercise_4_mse():
+    """Exercise 4: the squared loss and its gradient, with the broadcasting trap."""
+    return [
         markdown(r"""
         ## Exercise 4: the squared loss for regression (10 points)
 
@@ -318,24 +326,25 @@ def build():
             ### END SOLUTION
         """, id="ex4-solution"),
         tests("""
-        reference_mse = lambda p, t: ag.mse_loss(p, np.reshape(t, np.shape(p))).value
-        mse_vjp = lambda p, t, g: (g * mse_grad(p, t), -np.reshape(g * mse_grad(p, t), np.shape(t)))
-        broadcast_trap = [("pred of shape (N, 1) minus a target of shape (N,) broadcasts to an (N, N) matrix of all "
-                           "pairs: reshape the target to pred's shape first", lambda p, t: np.mean((p - t) ** 2))]
-        check_function(mse, reference_mse, [[(5, 1), (5,)], [(4, 3), (4, 3)]], "Exercise 4 (MSE)",
-                       known_mistakes=broadcast_trap)
-        check_vjp(mse_vjp, reference_mse, [[(5, 1), (5,)], [(4, 3), (4, 3)]], "Exercise 4 (MSE gradient)", label="mse_grad")
+        check_function(mse, known.mse, [[(5, 1), (5,)], [(4, 3), (4, 3)]], "Exercise 4 (MSE)",
+                       known_mistakes=known.MSE_MISTAKES)
+        check_vjp(known.mse_vjp(mse_grad), known.mse, [[(5, 1), (5,)], [(4, 3), (4, 3)]], "Exercise 4 (MSE gradient)",
+                  label="mse_grad")
         ### BEGIN HIDDEN TESTS
         shapes = [[(1, 1), (1,)], [(8,), (8,)], [(6, 2), (6, 2)], [(50, 1), (50,)]]
-        check_function(mse, reference_mse, shapes, "Exercise 4 (MSE)", seeds=(3, 4), domain=(-10, 10),
-                       known_mistakes=broadcast_trap)
-        check_vjp(mse_vjp, reference_mse, shapes, "Exercise 4 (MSE gradient)", label="mse_grad", seeds=(3,))
+        check_function(mse, known.mse, shapes, "Exercise 4 (MSE)", seeds=(3, 4), domain=(-10, 10),
+                       known_mistakes=known.MSE_MISTAKES)
+        check_vjp(known.mse_vjp(mse_grad), known.mse, shapes, "Exercise 4 (MSE gradient)", label="mse_grad", seeds=(3,))
         check_values(mse(np.array([[1.0], [2.0], [3.0]]), np.array([1.0, 2.0, 5.0])), 4 / 3, "Exercise 4 (MSE)",
                      "mse of a (3, 1) prediction against a (3,) target")
         ### END HIDDEN TESTS
         """, id="ex4-tests", points=10),
+    ]
 
-        # ------------------------------------------------------------------ exercise 5
+
+def exercise_5_l2():
+    """Exercise 5: the L2 penalty, its gradient, and a regularised loss built from Variables."""
+    return [
         markdown(r"""
         ## Exercise 5: L2 regularisation (10 points)
 
@@ -382,17 +391,12 @@ def build():
             ### END SOLUTION
         """, id="ex5-solution"),
         tests("""
-        reference_penalty = lambda A, B: 0.1 * (np.sum(A**2) + np.sum(B**2))
-        check_function(lambda A, B: l2_penalty([A, B], 0.1), reference_penalty, [[(3, 4), (4, 2)]], "Exercise 5 (L2 penalty)")
-        check_vjp(lambda A, B, g: tuple(g * G for G in l2_penalty_grad([A, B], 0.1)), reference_penalty,
-                  [[(3, 4), (4, 2)]], "Exercise 5 (L2 penalty gradient)", label="l2_penalty_grad")
+        known.check_l2_penalty(l2_penalty, 0.1, [[(3, 4), (4, 2)]], "Exercise 5 (L2 penalty)")
+        known.check_l2_penalty_grad(l2_penalty_grad, 0.1, [[(3, 4), (4, 2)]], "Exercise 5 (L2 penalty gradient)")
         ### BEGIN HIDDEN TESTS
-        reference_penalty3 = lambda A, B, C: 0.03 * (np.sum(A**2) + np.sum(B**2) + np.sum(C**2))
         shapes = [[(5, 7), (7, 7), (7, 2)]]
-        check_function(lambda A, B, C: l2_penalty([A, B, C], 0.03), reference_penalty3, shapes, "Exercise 5 (L2 penalty)",
-                       seeds=(4, 5), domain=(-3, 3))
-        check_vjp(lambda A, B, C, g: tuple(g * G for G in l2_penalty_grad([A, B, C], 0.03)), reference_penalty3, shapes,
-                  "Exercise 5 (L2 penalty gradient)", label="l2_penalty_grad", seeds=(4,))
+        known.check_l2_penalty(l2_penalty, 0.03, shapes, "Exercise 5 (L2 penalty)", seeds=(4, 5), domain=(-3, 3))
+        known.check_l2_penalty_grad(l2_penalty_grad, 0.03, shapes, "Exercise 5 (L2 penalty gradient)", seeds=(4,))
         check_values(l2_penalty([np.ones((2, 3))], 0.0), 0.0, "Exercise 5 (L2 penalty)", "l2_penalty with lam = 0")
         ### END HIDDEN TESTS
         """, id="ex5-penalty-tests", points=5),
@@ -403,8 +407,12 @@ def build():
                                cases=[((5, 8, 8, 4), 6, 0.01, 3), ((3, 2), 5, 0.5, 4), ((4, 6, 3), 8, 0.0, 5)])
         ### END HIDDEN TESTS
         """, id="ex5-loss-tests", points=5),
+    ]
 
-        # ------------------------------------------------------------------ exercise 6
+
+def exercise_6_sgd():
+    """Exercise 6: a minibatch SGD loop, checked step by step and by training on the spirals."""
+    return [
         markdown(r"""
         ## Exercise 6: a minibatch SGD loop (15 points)
 
@@ -461,6 +469,12 @@ def build():
                                 batch_size=20, lr=0.4)
         ### END HIDDEN TESTS
         """, id="ex6-spirals-tests", points=5),
+    ]
+
+
+def decision_regions():
+    """Not graded: the decision regions of an MLP trained on the spirals."""
+    return [
         markdown(r"""
         ### The decision regions
 
@@ -505,8 +519,12 @@ def build():
         # plot_decision_regions(model, X_spirals, y_spirals, ax)
         # plt.show()
         """),
+    ]
 
-        # ------------------------------------------------------------------ exercise 7
+
+def exercise_7_digits():
+    """Exercise 7: an MLP for the handwritten digits, judged on held-out images."""
+    return [
         markdown(r"""
         ## Exercise 7: handwritten digits (10 points)
 
@@ -553,8 +571,12 @@ def build():
                                   "the held-out accuracy on another split (another seed, pixels in another order)")
         ### END HIDDEN TESTS
         """, id="ex7-tests", points=10),
+    ]
 
-        # ------------------------------------------------------------------ exercise 8
+
+def exercise_8_universal_approximation():
+    """Exercise 8: the universal approximation construction from sigmoid units."""
+    return [
         markdown(r"""
         ## Exercise 8: the universal approximation construction (10 points)
 
@@ -594,18 +616,14 @@ def build():
             ### END SOLUTION
         """, id="ex8-solution"),
         tests("""
-        def reference_network(w, b, v):
-            return lambda x: (v / (1 + np.exp(-(np.outer(x, w) + b)))).sum(axis=1)
-
         w, b, v = np.array([100.0, 100.0]), np.array([-20.0, -40.0]), np.array([1.0, -1.0])
-        check_function(lambda x: sigmoid_network(x, w, b, v), reference_network(w, b, v), [[(11,)]],
-                       "Exercise 8 (sigmoid network)", domain=(0, 1))
+        known.check_sigmoid_network(sigmoid_network, w, b, v, [[(11,)]], "Exercise 8 (sigmoid network)", domain=(0, 1))
         ### BEGIN HIDDEN TESTS
         rng = np.random.default_rng(8)
         for units in (1, 5, 12):
             w, b, v = rng.normal(0, 10, units), rng.normal(0, 5, units), rng.normal(0, 2, units)
-            check_function(lambda x: sigmoid_network(x, w, b, v), reference_network(w, b, v), [[(1,)], [(40,)]],
-                           "Exercise 8 (sigmoid network)", domain=(-2, 2), seeds=(units,))
+            known.check_sigmoid_network(sigmoid_network, w, b, v, [[(1,)], [(40,)]], "Exercise 8 (sigmoid network)",
+                                        domain=(-2, 2), seeds=(units,))
         ### END HIDDEN TESTS
         """, id="ex8-network-tests", points=5),
         tests("""
@@ -615,6 +633,12 @@ def build():
                    "Exercise 8 (a bump)")
         ### END HIDDEN TESTS
         """, id="ex8-bump-tests", points=5),
+    ]
+
+
+def playground():
+    """Not graded: the universal approximation widget and a staircase to try."""
+    return [
         markdown(r"""
         ### Playground
 
@@ -635,4 +659,11 @@ def build():
         # plt.plot(x, sigmoid_network(x, np.concatenate([w1, w2]), np.concatenate([b1, b2]), np.concatenate([v1, v2])))
         # plt.show()
         """),
-    ])
+    ]
+
+
+def build():
+    """The notebook, exercise by exercise."""
+    return notebook([*introduction(), *exercise_1_linear(), *exercise_2_activations(),
+                     *exercise_3_softmax_cross_entropy(), *exercise_4_mse(), *exercise_5_l2(), *exercise_6_sgd(),
+                     *decision_regions(), *exercise_7_digits(), *exercise_8_universal_approximation(), *playground()])
