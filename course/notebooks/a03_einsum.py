@@ -5,8 +5,9 @@ from .cells import markdown, notebook, scratch, setup, solution, tests
 NAME = "03_einsum"
 
 
-def build():
-    return notebook([
+def introduction():
+    """The assignment's overview (conventions, the recipe) and the locked setup cell."""
+    return [
         markdown(r"""
         # Assignment 3: Matrix calculus, einsum and batched derivatives
 
@@ -46,8 +47,14 @@ def build():
 
         import mini_autograd as ag
         from autograder.checks import check_function, check_values, check_vjp
+        from autograder.checks.exercises import a03_einsum as known
         """, id="setup"),
+    ]
 
+
+def exercise_1_matrix_products():
+    """Exercise 1: the VJPs of matrix times vector (a) and matrix times matrix (b)."""
+    return [
         markdown(r"""
         ## Exercise 1: matrix products (15 points)
 
@@ -70,17 +77,15 @@ def build():
             ### END SOLUTION
         """, id="ex1a-solution"),
         tests("""
-        mistakes = [("dW = x grad^T: the outer product is the wrong way round", lambda W, x, g: (np.outer(x, g), W.T @ g)),
-                    ("dx = W grad: W was not transposed", lambda W, x, g: (np.outer(g, x), W @ g))]
-        check_vjp(matvec_backward, lambda W, x: W @ x, [[(3, 3), (3,)], [(3, 2), (2,)]], "Exercise 1a (matvec)",
-                  label="matvec_backward", known_mistakes=mistakes)
+        check_vjp(matvec_backward, known.matvec, [[(3, 3), (3,)], [(3, 2), (2,)]], "Exercise 1a (matvec)",
+                  label="matvec_backward", known_mistakes=known.MATVEC_MISTAKES)
         W = np.array([[1.0, 2.0], [2.0, 1.0]])
         dW, dx = matvec_backward(W, np.array([1.0, 2.0]), np.ones(2))  # L = sum(W x), the notes' example
         check_values(dx, [3.0, 3.0], "Exercise 1a (matvec)", "dx for L = sum(W x)")
         check_values(dW, [[1.0, 2.0], [1.0, 2.0]], "Exercise 1a (matvec)", "dW for L = sum(W x)")
         ### BEGIN HIDDEN TESTS
-        check_vjp(matvec_backward, lambda W, x: W @ x, [[(1, 1), (1,)], [(2, 5), (5,)], [(4, 4), (4,)], [(30, 20), (20,)]],
-                  "Exercise 1a (matvec)", seeds=(2, 3), label="matvec_backward", known_mistakes=mistakes)
+        check_vjp(matvec_backward, known.matvec, [[(1, 1), (1,)], [(2, 5), (5,)], [(4, 4), (4,)], [(30, 20), (20,)]],
+                  "Exercise 1a (matvec)", seeds=(2, 3), label="matvec_backward", known_mistakes=known.MATVEC_MISTAKES)
         ### END HIDDEN TESTS
         """, id="ex1a-tests", points=5),
 
@@ -102,11 +107,8 @@ def build():
             ### END SOLUTION
         """, id="ex1b-solution"),
         tests("""
-        mistakes = [("dA = grad B: B was not transposed", lambda A, B, g: (g @ B, A.T @ g)),
-                    ("dB = A grad: A was not transposed", lambda A, B, g: (g @ B.T, A @ g)),
-                    ("the factors are in the wrong order (dA = B^T grad, dB = grad A^T)", lambda A, B, g: (B.T @ g, g @ A.T))]
         check_vjp(matmul_backward, np.matmul, [[(3, 3), (3, 3)], [(2, 4), (4, 3)]], "Exercise 1b (matmul)",
-                  label="matmul_backward", known_mistakes=mistakes)
+                  label="matmul_backward", known_mistakes=known.MATMUL_MISTAKES)
         A = np.array([[1.0, 2.0, 3.0], [3.0, 2.0, 1.0]])
         B = np.array([[1.0, 2.0, 3.0], [2.0, 1.0, 3.0], [3.0, 1.0, 2.0]])
         dA, dB = matmul_backward(A, B, np.ones((2, 3)))  # L = sum(A B), the notes' example
@@ -115,10 +117,15 @@ def build():
         ### BEGIN HIDDEN TESTS
         check_vjp(matmul_backward, np.matmul, [[(1, 1), (1, 1)], [(5, 1), (1, 4)], [(1, 6), (6, 1)], [(4, 4), (4, 4)],
                                                [(20, 30), (30, 10)]],
-                  "Exercise 1b (matmul)", seeds=(2, 3), label="matmul_backward", known_mistakes=mistakes)
+                  "Exercise 1b (matmul)", seeds=(2, 3), label="matmul_backward", known_mistakes=known.MATMUL_MISTAKES)
         ### END HIDDEN TESTS
         """, id="ex1b-tests", points=10),
+    ]
 
+
+def exercise_2_broadcasting():
+    """Exercise 2: unbroadcast, the VJP of broadcasting (a), and the linear layer's backward (b)."""
+    return [
         markdown(r"""
         ## Exercise 2: broadcasting and the bias gradient (15 points)
 
@@ -150,12 +157,12 @@ def build():
         """, id="ex2a-solution"),
         tests("""
         for source, target in (((3,), (4, 3)), ((3, 1), (2, 3, 5))):
-            check_vjp(lambda x, g: unbroadcast(g, x.shape), lambda x: np.broadcast_to(x, target), [[source]],
+            check_vjp(known.unbroadcast_vjp(unbroadcast), known.broadcast_to(target), [[source]],
                       "Exercise 2a (unbroadcast)", label=f"unbroadcast from {target} to {source}")
         ### BEGIN HIDDEN TESTS
         for source, target in (((), (2, 3)), ((1,), (4,)), ((1, 1), (3, 4)), ((4,), (4,)), ((2, 1, 3), (5, 2, 4, 3)),
                                ((1, 3, 1), (2, 1, 3, 4))):
-            check_vjp(lambda x, g: unbroadcast(g, x.shape), lambda x: np.broadcast_to(x, target), [[source]],
+            check_vjp(known.unbroadcast_vjp(unbroadcast), known.broadcast_to(target), [[source]],
                       "Exercise 2a (unbroadcast)", seeds=(2, 3), label=f"unbroadcast from {target} to {source}")
         ### END HIDDEN TESTS
         """, id="ex2a-tests", points=5),
@@ -169,19 +176,21 @@ def build():
             ### END SOLUTION
         """, id="ex2b-solution"),
         tests("""
-        mistakes = [("db is the mean of grad over the batch; the bias is used once per example, so add them up",
-                     lambda X, W, b, g: (g @ W.T, X.T @ g, g.mean(axis=0))),
-                    ("dX = grad W: W was not transposed", lambda X, W, b, g: (g @ W, X.T @ g, g.sum(axis=0))),
-                    ("dW = X grad: X was not transposed", lambda X, W, b, g: (g @ W.T, X @ g, g.sum(axis=0)))]
-        check_vjp(linear_backward, lambda X, W, b: X @ W + b, [[(4, 3), (3, 2), (2,)], [(3, 3), (3, 3), (3,)]],
-                  "Exercise 2b (linear layer)", label="linear_backward", known_mistakes=mistakes)
+        check_vjp(linear_backward, known.linear, [[(4, 3), (3, 2), (2,)], [(3, 3), (3, 3), (3,)]],
+                  "Exercise 2b (linear layer)", label="linear_backward", known_mistakes=known.LINEAR_MISTAKES)
         ### BEGIN HIDDEN TESTS
-        check_vjp(linear_backward, lambda X, W, b: X @ W + b,
+        check_vjp(linear_backward, known.linear,
                   [[(1, 3), (3, 2), (2,)], [(5, 5), (5, 5), (5,)], [(7, 1), (1, 3), (3,)], [(16, 8), (8, 4), (4,)]],
-                  "Exercise 2b (linear layer)", seeds=(2, 3), label="linear_backward", known_mistakes=mistakes)
+                  "Exercise 2b (linear layer)", seeds=(2, 3), label="linear_backward",
+                  known_mistakes=known.LINEAR_MISTAKES)
         ### END HIDDEN TESTS
         """, id="ex2b-tests", points=10),
+    ]
 
+
+def exercise_3_einsum():
+    """Exercise 3: the einsum backward rule (a), with repeated letters (b)."""
+    return [
         markdown(r"""
         ## Exercise 3: the einsum backward rule (20 points)
 
@@ -237,37 +246,36 @@ def build():
             ### END SOLUTION
         """, id="ex3-solution"),
         tests("""
-        def einsum_vjp(subscripts):  # einsum_backward for every operand, in the form check_vjp calls
-            return lambda *args: tuple(einsum_backward(subscripts, list(args[:-1]), args[-1], k) for k in range(len(args) - 1))
-
         for subscripts, shapes in (("ij,jk->ik", [(2, 3), (3, 4)]), ("abc, bad -> ab", [(2, 3, 4), (3, 2, 5)]),
                                    ("ik,ikj->ij", [(3, 2), (3, 2, 4)])):
-            check_vjp(einsum_vjp(subscripts), lambda *ops: np.einsum(subscripts, *ops), [shapes], "Exercise 3a (einsum)",
-                      label=f"einsum_backward({subscripts!r})")
+            check_vjp(known.einsum_vjp(einsum_backward, subscripts), known.einsum(subscripts), [shapes],
+                      "Exercise 3a (einsum)", label=f"einsum_backward({subscripts!r})")
         ### BEGIN HIDDEN TESTS
         for subscripts, shapes in (("ij->ji", [(2, 3)]), ("ij->", [(3, 4)]), ("ijk->kij", [(2, 3, 4)]), ("i,i->", [(5,), (5,)]),
                                    ("i,j->ij", [(3,), (4,)]), ("ij,ij->ij", [(2, 3), (2, 3)]), ("ij->j", [(4, 3)]),
                                    ("bij,bjk->bik", [(2, 3, 4), (2, 4, 2)]), ("abcd,da,be->ad", [(2, 3, 2, 4), (4, 2), (3, 2)]),
                                    (",ij->ij", [(), (2, 3)]), ("ij,jk,kl->li", [(2, 3), (3, 2), (2, 4)]), ("abc->cb", [(3, 2, 4)])):
-            check_vjp(einsum_vjp(subscripts), lambda *ops: np.einsum(subscripts, *ops), [shapes], "Exercise 3a (einsum)",
-                      seeds=(2, 3), label=f"einsum_backward({subscripts!r})")
+            check_vjp(known.einsum_vjp(einsum_backward, subscripts), known.einsum(subscripts), [shapes],
+                      "Exercise 3a (einsum)", seeds=(2, 3), label=f"einsum_backward({subscripts!r})")
         ### END HIDDEN TESTS
         """, id="ex3a-tests", points=15),
         tests("""
-        def einsum_vjp(subscripts):
-            return lambda *args: tuple(einsum_backward(subscripts, list(args[:-1]), args[-1], k) for k in range(len(args) - 1))
-
-        check_vjp(einsum_vjp("ii->"), lambda X: np.einsum("ii->", X), [[(3, 3)]], "Exercise 3b (repeated letters)",
-                  label="einsum_backward('ii->'), the trace")
+        check_vjp(known.einsum_vjp(einsum_backward, "ii->"), known.einsum("ii->"), [[(3, 3)]],
+                  "Exercise 3b (repeated letters)", label="einsum_backward('ii->'), the trace")
         ### BEGIN HIDDEN TESTS
         for subscripts, shapes in (("ii->i", [(4, 4)]), ("bii->bi", [(2, 3, 3)]), ("ij,jj->i", [(2, 3), (3, 3)]),
                                    ("iij,jk->ik", [(2, 2, 3), (3, 4)]), ("abcd,daa,be->ad", [(2, 3, 2, 2), (2, 2, 2), (3, 3)]),
                                    ("jii->ij", [(3, 2, 2)])):
-            check_vjp(einsum_vjp(subscripts), lambda *ops: np.einsum(subscripts, *ops), [shapes],
+            check_vjp(known.einsum_vjp(einsum_backward, subscripts), known.einsum(subscripts), [shapes],
                       "Exercise 3b (repeated letters)", seeds=(2, 3), label=f"einsum_backward({subscripts!r})")
         ### END HIDDEN TESTS
         """, id="ex3b-tests", points=5),
+    ]
 
+
+def exercise_4_batched_matmul():
+    """Exercise 4: batched matrix times vector, with einsum."""
+    return [
         markdown(r"""
         ## Exercise 4: batched matrix multiply (10 points)
 
@@ -288,21 +296,22 @@ def build():
             ### END SOLUTION
         """, id="ex4-solution"),
         tests("""
-        forward = lambda X, M: np.einsum("ik,ikj->ij", X, M)
-        mistakes = [("dM was summed over the batch: each example has its own matrix M[i], whose gradient comes "
-                     "from that example only", lambda X, M, g: (np.einsum("ij,ikj->ik", g, M),
-                                                                np.broadcast_to(np.einsum("ik,ij->kj", X, g), M.shape))),
-                    ("dX = einsum('ij,ijk->ik', grad, M): the two axes of M are swapped",
-                     lambda X, M, g: (np.einsum("ij,ijk->ik", g, M), np.einsum("ik,ij->ikj", X, g)))]
-        check_vjp(batched_matvec_backward, forward, [[(3, 2), (3, 2, 4)], [(2, 3), (2, 3, 3)]], "Exercise 4 (batched matmul)",
-                  label="batched_matvec_backward", known_mistakes=mistakes)
+        check_vjp(batched_matvec_backward, known.batched_matvec, [[(3, 2), (3, 2, 4)], [(2, 3), (2, 3, 3)]],
+                  "Exercise 4 (batched matmul)", label="batched_matvec_backward",
+                  known_mistakes=known.BATCHED_MATVEC_MISTAKES)
         ### BEGIN HIDDEN TESTS
-        check_vjp(batched_matvec_backward, forward, [[(1, 3), (1, 3, 3)], [(4, 3), (4, 3, 3)], [(5, 2), (5, 2, 1)],
-                                                     [(10, 6), (10, 6, 5)]],
-                  "Exercise 4 (batched matmul)", seeds=(2, 3), label="batched_matvec_backward", known_mistakes=mistakes)
+        check_vjp(batched_matvec_backward, known.batched_matvec,
+                  [[(1, 3), (1, 3, 3)], [(4, 3), (4, 3, 3)], [(5, 2), (5, 2, 1)], [(10, 6), (10, 6, 5)]],
+                  "Exercise 4 (batched matmul)", seeds=(2, 3), label="batched_matvec_backward",
+                  known_mistakes=known.BATCHED_MATVEC_MISTAKES)
         ### END HIDDEN TESTS
         """, id="ex4-tests", points=10),
+    ]
 
+
+def exercise_5_tensordot():
+    """Exercise 5: the backward pass of tensordot."""
+    return [
         markdown(r"""
         ## Exercise 5: tensordot (10 points)
 
@@ -334,18 +343,23 @@ def build():
             ### END SOLUTION
         """, id="ex5-solution"),
         tests("""
-        check_vjp(lambda A, B, g: tensordot_backward(A, B, g, 1), lambda A, B: np.tensordot(A, B, 1), [[(2, 3), (3, 4)]],
+        check_vjp(known.tensordot_vjp(tensordot_backward, 1), known.tensordot(1), [[(2, 3), (3, 4)]],
                   "Exercise 5 (tensordot)", label="tensordot_backward(axes=1)")
-        check_vjp(lambda A, B, g: tensordot_backward(A, B, g, 2), lambda A, B: np.tensordot(A, B, 2),
-                  [[(2, 5, 4, 6), (4, 6, 8, 2)]], "Exercise 5 (tensordot)", label="tensordot_backward(axes=2)")
+        check_vjp(known.tensordot_vjp(tensordot_backward, 2), known.tensordot(2), [[(2, 5, 4, 6), (4, 6, 8, 2)]],
+                  "Exercise 5 (tensordot)", label="tensordot_backward(axes=2)")
         ### BEGIN HIDDEN TESTS
         for axes, shapes in ((0, [(2, 3), (4,)]), (1, [(3,), (3,)]), (1, [(2, 3, 4), (4, 5)]), (2, [(3, 4), (3, 4)]),
                              (2, [(2, 3, 2), (3, 2, 4)]), (3, [(2, 3, 2, 2), (3, 2, 2, 3)]), (1, [(4,), (4, 2, 3)])):
-            check_vjp(lambda A, B, g: tensordot_backward(A, B, g, axes), lambda A, B: np.tensordot(A, B, axes), [shapes],
+            check_vjp(known.tensordot_vjp(tensordot_backward, axes), known.tensordot(axes), [shapes],
                       "Exercise 5 (tensordot)", seeds=(2, 3), label=f"tensordot_backward(axes={axes})")
         ### END HIDDEN TESTS
         """, id="ex5-tests", points=10),
+    ]
 
+
+def exercise_6_softmax():
+    """Exercise 6: the softmax Jacobian (a) and its VJP (b), then an ungraded timing of the two."""
+    return [
         markdown(r"""
         ## Exercise 6: the softmax Jacobian and its VJP (20 points)
 
@@ -382,19 +396,15 @@ def build():
             ### END SOLUTION
         """, id="ex6a-solution"),
         tests("""
-        def jacobian_of_softmax(x):
-            s = ag.softmax(x).value
-            return np.diag(s) - np.outer(s, s)
-
-        check_function(softmax_jacobian, jacobian_of_softmax, [[(3,)], [(5,)]], "Exercise 6a (softmax Jacobian)")
-        check_values(softmax_jacobian(np.array([1.0, 2.0])), jacobian_of_softmax(np.array([1.0, 2.0])),
+        check_function(softmax_jacobian, known.jacobian_of_softmax, [[(3,)], [(5,)]], "Exercise 6a (softmax Jacobian)")
+        check_values(softmax_jacobian(np.array([1.0, 2.0])), known.jacobian_of_softmax(np.array([1.0, 2.0])),
                      "Exercise 6a (softmax Jacobian)", "softmax_jacobian([1, 2])")
         ### BEGIN HIDDEN TESTS
-        check_function(softmax_jacobian, jacobian_of_softmax, [[(1,)], [(2,)], [(8,)]], "Exercise 6a (softmax Jacobian)",
-                       seeds=(2, 3), domain=(-6.0, 6.0))
+        check_function(softmax_jacobian, known.jacobian_of_softmax, [[(1,)], [(2,)], [(8,)]],
+                       "Exercise 6a (softmax Jacobian)", seeds=(2, 3), domain=(-6.0, 6.0))
         for x in ([1000.0, 1001.0, 999.0], [-1000.0, 0.0, 1000.0, 3.0], [700.0, 700.0]):
             x = np.array(x)
-            check_values(softmax_jacobian(x), jacobian_of_softmax(x), "Exercise 6a (softmax Jacobian)",
+            check_values(softmax_jacobian(x), known.jacobian_of_softmax(x), "Exercise 6a (softmax Jacobian)",
                          f"softmax_jacobian({x.tolist()}) (large logits: subtract the maximum before np.exp)")
         ### END HIDDEN TESTS
         """, id="ex6a-tests", points=8),
@@ -405,24 +415,20 @@ def build():
             ### END SOLUTION
         """, id="ex6b-solution"),
         tests("""
-        softmax = lambda x: ag.softmax(x).value
-        mistakes = [("the subtraction term is missing: s * grad is only the delta_ij s_i part of the Jacobian",
-                     lambda x, g: (softmax(x) * g,)),
-                    ("only the diagonal of the Jacobian was used, s (1 - s) grad: the -s_i s_j terms are missing",
-                     lambda x, g: (softmax(x) * (1 - softmax(x)) * g,))]
-        check_vjp(lambda x, g: softmax_vjp(softmax(x), g), softmax, [[(4,)], [(2, 3)]], "Exercise 6b (softmax VJP)",
-                  label="softmax_vjp", known_mistakes=mistakes)
-        p = softmax(np.array([1.0, 2.0]))
+        check_vjp(known.softmax_vjp_of_logits(softmax_vjp), known.softmax, [[(4,)], [(2, 3)]],
+                  "Exercise 6b (softmax VJP)", label="softmax_vjp", known_mistakes=known.SOFTMAX_VJP_MISTAKES)
+        p = known.softmax(np.array([1.0, 2.0]))
         check_values(softmax_vjp(p, -1 / p), [-0.46211716, 0.46211716], "Exercise 6b (softmax VJP)",
                      "the notes' example: logits (1, 2), L = -sum(log p)")
         ### BEGIN HIDDEN TESTS
-        check_vjp(lambda x, g: softmax_vjp(softmax(x), g), softmax, [[(1,)], [(7,)], [(3, 3)], [(4, 5)], [(2, 3, 4)], [(50, 10)]],
-                  "Exercise 6b (softmax VJP)", seeds=(2, 3), domain=(-5.0, 5.0), label="softmax_vjp", known_mistakes=mistakes)
+        check_vjp(known.softmax_vjp_of_logits(softmax_vjp), known.softmax,
+                  [[(1,)], [(7,)], [(3, 3)], [(4, 5)], [(2, 3, 4)], [(50, 10)]], "Exercise 6b (softmax VJP)",
+                  seeds=(2, 3), domain=(-5.0, 5.0), label="softmax_vjp", known_mistakes=known.SOFTMAX_VJP_MISTAKES)
         x = np.array([[1000.0, 1001.0, 999.0], [-3.0, 0.0, 2.0]])
         g = np.array([[0.5, -1.0, 2.0], [1.0, 1.0, -0.5]])
-        jacobians = [np.diag(softmax(row)) - np.outer(softmax(row), softmax(row)) for row in x]
+        jacobians = [np.diag(known.softmax(row)) - np.outer(known.softmax(row), known.softmax(row)) for row in x]
         expected = np.stack([J.T @ grad_row for J, grad_row in zip(jacobians, g)])
-        check_values(softmax_vjp(softmax(x), g), expected, "Exercise 6b (softmax VJP)",
+        check_values(softmax_vjp(known.softmax(x), g), expected, "Exercise 6b (softmax VJP)",
                      "softmax_vjp against the explicit Jacobian, row by row")
         ### END HIDDEN TESTS
         """, id="ex6b-tests", points=12),
@@ -441,7 +447,12 @@ def build():
         print(f"explicit Jacobian: {middle - start:.4f} s, {x.size**2 * 8 / 1e6:.0f} MB; VJP: {end - middle:.6f} s; "
               f"largest difference {np.max(np.abs(via_jacobian - via_vjp)):.2e}")
         """),
+    ]
 
+
+def exercise_7_per_example_gradients():
+    """Exercise 7: per-example gradients with one einsum, then an ungraded look at their norms."""
+    return [
         markdown(r"""
         ## Exercise 7: per-example gradients with einsum (10 points)
 
@@ -464,10 +475,11 @@ def build():
             ### END SOLUTION
         """, id="ex7-solution"),
         tests("""
-        reference = lambda X, G: np.stack([np.outer(x, g) for x, g in zip(X, G)])
-        check_function(per_example_gradients, reference, [[(4, 3), (4, 2)], [(3, 3), (3, 3)]], "Exercise 7 (per-example gradients)")
+        check_function(per_example_gradients, known.outer_product_per_example, [[(4, 3), (4, 2)], [(3, 3), (3, 3)]],
+                       "Exercise 7 (per-example gradients)")
         ### BEGIN HIDDEN TESTS
-        check_function(per_example_gradients, reference, [[(1, 3), (1, 4)], [(6, 1), (6, 5)], [(5, 4), (5, 4)], [(32, 10), (32, 7)]],
+        check_function(per_example_gradients, known.outer_product_per_example,
+                       [[(1, 3), (1, 4)], [(6, 1), (6, 5)], [(5, 4), (5, 4)], [(32, 10), (32, 7)]],
                        "Exercise 7 (per-example gradients)", seeds=(2, 3))
         rng = np.random.default_rng(7)
         X, G = rng.normal(size=(8, 5)), rng.normal(size=(8, 3))
@@ -486,4 +498,11 @@ def build():
         print(np.round(norms, 4))
         print(np.round(np.linalg.norm(X, axis=1) * np.linalg.norm(G, axis=1), 4))
         """),
-    ])
+    ]
+
+
+def build():
+    """The notebook, part by part in the order of the assignment."""
+    return notebook([*introduction(), *exercise_1_matrix_products(), *exercise_2_broadcasting(), *exercise_3_einsum(),
+                     *exercise_4_batched_matmul(), *exercise_5_tensordot(), *exercise_6_softmax(),
+                     *exercise_7_per_example_gradients()])
