@@ -230,11 +230,12 @@ def test_known_mistakes_of_forward_mode_get_their_hint(mutant, test_id, hint):
 
 def test_the_mse_broadcasting_trap_has_its_own_hint():
     from autograder.checks import check_function
+    from autograder.checks.core import Mistake
 
     def reference(p, t):
         return np.mean((p - np.reshape(t, np.shape(p))) ** 2)
 
-    trap = [("broadcasts to an (N, N) matrix", lambda p, t: np.mean((p - t) ** 2))]
+    trap = [Mistake("broadcasts to an (N, N) matrix", lambda p, t: np.mean((p - t) ** 2))]
     with pytest.raises(CheckFailed, match=r"Likely cause: broadcasts to an \(N, N\) matrix"):
         check_function(lambda p, t: np.mean((p - t) ** 2), reference, [[(5, 1), (5,)]], "Ex", known_mistakes=trap)
     check_function(reference, reference, [[(5, 1), (5,)]], "Ex", known_mistakes=trap)

@@ -6,6 +6,7 @@ import pytest
 import mini_autograd as ag
 from autograder.checks import (CheckFailed, check_backpropagation, check_between, check_function, check_operation,
                         check_topological_order, check_values, check_vjp)
+from autograder.checks.core import Mistake
 
 
 class GoodMultiply(ag.Operation):
@@ -40,9 +41,14 @@ def test_known_mistake_is_named_as_the_likely_cause():
         def backward(self, grad):
             return grad @ self.b, self.a.T @ grad
 
-    mistakes = [("B was not transposed", lambda a, b, g: (g @ b, a.T @ g))]
+    mistakes = [Mistake("B was not transposed", lambda a, b, g: (g @ b, a.T @ g))]
     with pytest.raises(CheckFailed, match="Likely cause: B was not transposed"):
         check_operation(Transposed, [[(3, 3), (3, 3)]], "Ex", reference=np.matmul, known_mistakes=mistakes)
+
+
+def test_a_known_mistake_in_another_format_is_the_courses_error_and_says_the_format():
+    with pytest.raises(TypeError, match=r"Mistake\(description, wrong formula\)"):
+        check_function(np.sin, np.cos, [[(3,)]], "Ex", known_mistakes=[("a pair", lambda x: -np.sin(x))])
 
 
 def test_unsummed_bias_gradient_is_explained():

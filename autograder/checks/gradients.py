@@ -138,13 +138,13 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
 def _mistakes_of(known_mistakes, *arguments):
     """The known mistakes of a function check, evaluated: each is a Mistake whose candidate is the
     wrong formula (a function of the check's inputs), and becomes a Mistake whose candidate is what
-    that formula gives on (copies of) arguments. A wrong formula that does not fit them is skipped.
-    (A (description, wrong formula) pair is read as a Mistake too.)"""
+    that formula gives on (copies of) arguments. A wrong formula that does not fit them is skipped."""
     mistakes = []
     for mistake in known_mistakes or ():
-        description, wrong = (mistake.description, mistake.candidate) if safe.builtin_isinstance(mistake, Mistake) else mistake
+        if not safe.builtin_isinstance(mistake, Mistake):   # the course's own error: its test cell is wrong
+            raise TypeError(f"known_mistakes takes Mistake(description, wrong formula) objects, got {mistake!r}")
         try:
-            mistakes.append(Mistake(description, wrong(*[safe.np_copy(a) for a in arguments])))
+            mistakes.append(Mistake(mistake.description, mistake.candidate(*[safe.np_copy(a) for a in arguments])))
         except Exception:  # noqa: BLE001 - a wrong formula may not even fit these shapes
             continue
     return mistakes

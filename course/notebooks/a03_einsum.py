@@ -176,7 +176,7 @@ def exercise_2_broadcasting():
             ### END SOLUTION
         """, id="ex2b-solution"),
         tests("""
-        check_vjp(linear_backward, known.linear, [[(4, 3), (3, 2), (2,)], [(3, 3), (3, 3), (3,)]],
+        check_vjp(linear_backward, known.linear, [[(3, 3), (3, 3), (3,)], [(4, 3), (3, 2), (2,)]],
                   "Exercise 2b (linear layer)", label="linear_backward", known_mistakes=known.LINEAR_MISTAKES)
         ### BEGIN HIDDEN TESTS
         check_vjp(linear_backward, known.linear,
@@ -296,7 +296,7 @@ def exercise_4_batched_matmul():
             ### END SOLUTION
         """, id="ex4-solution"),
         tests("""
-        check_vjp(batched_matvec_backward, known.batched_matvec, [[(3, 2), (3, 2, 4)], [(2, 3), (2, 3, 3)]],
+        check_vjp(batched_matvec_backward, known.batched_matvec, [[(2, 3), (2, 3, 3)], [(3, 2), (3, 2, 4)]],
                   "Exercise 4 (batched matmul)", label="batched_matvec_backward",
                   known_mistakes=known.BATCHED_MATVEC_MISTAKES)
         ### BEGIN HIDDEN TESTS
