@@ -25,10 +25,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import integrity as safe
+from .numeric import as_float64
 from .messages import CheckFailed, likely_cause, mismatch_message, student_text, worst_mismatch
 from .tolerances import EXACT, GRADIENTS, MISTAKE, ROUNDING, VALUES, Tolerance, close  # noqa: F401 - re-exported
 
-__all__ = ["Exercise", "Mistake", "exercise", "fail", "as_array", "check_shape", "explained_by",
+__all__ = ["Exercise", "Mistake", "exercise", "fail", "as_array", "check_shape", "explained_by", "random_inputs",
+           "check_not_mutated",
            "VALUES", "ROUNDING", "EXACT", "GRADIENTS", "MISTAKE", "Tolerance", "close", "CheckFailed"]
 
 
@@ -134,3 +136,25 @@ class Exercise:
 def exercise(name: str) -> Exercise:
     """``with exercise("Exercise 3") as ex:``, the context of one check (see the module docstring)."""
     return Exercise(name)
+
+
+def random_inputs(shapes, seed: int, domain=(-2.0, 2.0), avoid_zero: float = 0.0):
+    """float64 arrays of the given shapes, uniform in ``domain`` from ``seed``; with ``avoid_zero``,
+    no entry is closer to 0 than that (for divisions and logarithms)."""
+    rng = safe.np_random_default_rng(seed)
+    low, high = domain
+    arrays = []
+    for shape in shapes:
+        x = rng.uniform(low, high, size=shape)
+        if avoid_zero:
+            x = safe.np_where(safe.np_abs(x) < avoid_zero, avoid_zero + safe.np_abs(x), x)
+        arrays.append(as_float64(x))
+    return arrays
+
+
+def check_not_mutated(exercise_name: str, inputs, copies, who: str) -> None:
+    """Fail when student code (``who``) changed one of its inputs in place: ``copies`` were taken before the call."""
+    for position, (x, original) in enumerate(zip(inputs, copies)):
+        if not safe.np_array_equal(x, original):
+            fail(exercise_name, f"{who} changed its input {position} in place; compute new arrays instead "
+                                f"(for example x = x + 1, not x += 1).")

@@ -24,7 +24,8 @@ import mini_autograd as ag
 
 from . import integrity as safe
 from .core import EXACT, ROUNDING, Exercise, Mistake, as_array, check_shape, fail
-from .gradients import _check_not_mutated, _random_inputs, call_student
+from .core import check_not_mutated, random_inputs
+from .gradients import call_student
 from .messages import CheckFailed, describe_shape, student_text
 from .numeric import as_float64
 
@@ -492,7 +493,7 @@ def check_dual_jvp(dual_jvp, exercise: str, *, sizes=((3, 2),), seeds=(0,), note
         counted = _Counted(f, exercise)
         what = f"dual_jvp(f, x, v) for {label}"
         result = call_student(exercise, what, dual_jvp, counted, x, v)
-        _check_not_mutated(exercise, [x, v], copies, "dual_jvp")
+        check_not_mutated(exercise, [x, v], copies, "dual_jvp")
         if counted.calls != 1:
             fail(exercise, f"{what} evaluated f {counted.calls} times; one forward pass (one evaluation on "
                             f"dual numbers) gives J v.")
@@ -524,7 +525,7 @@ def check_forward_jacobian(jacobian_forward, exercise: str, *, sizes=((3, 2), (2
         counted = _Counted(f, exercise)
         what = f"jacobian_forward(f, x) for {label}"
         got = call_student(exercise, what, jacobian_forward, counted, x)
-        _check_not_mutated(exercise, [x], [copy], "jacobian_forward")
+        check_not_mutated(exercise, [x], [copy], "jacobian_forward")
         if counted.calls > n:
             fail(exercise, f"{what} evaluated f {counted.calls} times; forward mode needs one pass per input "
                             f"(n = {n}): seed input j with tangent 1 and the others with 0 to get column j.")
@@ -594,7 +595,7 @@ def check_jvp(op_class, input_shapes_list, exercise: str, *, reference=None, dom
     name = op_class.__name__
     for shapes in input_shapes_list:
         for seed in seeds:
-            inputs = _random_inputs(shapes, seed, domain, avoid_zero)
+            inputs = random_inputs(shapes, seed, domain, avoid_zero)
             rng = safe.np_random_default_rng(seed + 3000)
             node = op_class()
             output = call_student(exercise, f"{name}()(...) on inputs of shapes {describe_shape(shapes)}",
@@ -611,7 +612,7 @@ def check_jvp(op_class, input_shapes_list, exercise: str, *, reference=None, dom
                 which = "" if len(only) == len(inputs) else f", only input {only[0]} moving"
                 what = f"{name}.jvp for inputs of shapes {describe_shape(shapes)}{which}"
                 got = call_student(exercise, what, node.jvp, *tangents)
-                _check_not_mutated(exercise, tangents, copies, f"{name}.jvp")
+                check_not_mutated(exercise, tangents, copies, f"{name}.jvp")
                 expected = _contract(jacobians, tangents, out_shape)
                 hints = [Mistake("it looks like the local derivative only: multiply it by the input's tangent (chain rule)",
                           _contract(jacobians, [_np_ones(x.shape) for x in inputs], out_shape))]

@@ -14,7 +14,8 @@ from __future__ import annotations
 import mini_autograd as ag
 
 from . import integrity as safe
-from .core import GRADIENTS, ROUNDING, VALUES, Exercise, Mistake, as_array, check_shape, explained_by, fail
+from .core import (GRADIENTS, ROUNDING, VALUES, Exercise, Mistake, as_array, check_not_mutated, check_shape,
+                   explained_by, fail, random_inputs)
 from .messages import describe_shape, likely_cause, mismatch_message, worst_mismatch
 from .numeric import as_float64, numeric_directional, numeric_vjp
 
@@ -26,18 +27,6 @@ _Operation = ag.Operation
 _compute_gradients = ag.compute_gradients
 _topological_order = ag.topological_order
 _REVERSE_MODE_DRIVERS = [ag.compute_gradients, ag.backward, ag.Variable.backward]
-
-
-def _random_inputs(shapes, seed: int, domain=(-2.0, 2.0), avoid_zero: float = 0.0):
-    rng = safe.np_random_default_rng(seed)
-    low, high = domain
-    arrays = []
-    for shape in shapes:
-        x = rng.uniform(low, high, size=shape)
-        if avoid_zero:
-            x = safe.np_where(safe.np_abs(x) < avoid_zero, avoid_zero + safe.np_abs(x), x)
-        arrays.append(as_float64(x))
-    return arrays
 
 
 def call_student(exercise: str, what: str, function, *arguments):
@@ -121,11 +110,11 @@ def check_function(student_fn, reference_fn, input_shapes_list, exercise: str, *
     safe.verify(exercise)
     for shapes in input_shapes_list:
         for seed in seeds:
-            inputs = _random_inputs(shapes, seed, domain, avoid_zero)
+            inputs = random_inputs(shapes, seed, domain, avoid_zero)
             copies = [safe.np_copy(x) for x in inputs]
             expected = as_float64(reference_fn(*[safe.np_copy(x) for x in inputs]))
             got = call_student(exercise, "your function", student_fn, *inputs)
-            _check_not_mutated(exercise, inputs, copies, "your function")
+            check_not_mutated(exercise, inputs, copies, "your function")
             what = f"the result for inputs of shapes {describe_shape(shapes)}"
             check_shape(exercise, what, got, expected.shape)
             mismatch = worst_mismatch(got, expected, atol, rtol)
@@ -148,13 +137,6 @@ def _mistakes_of(known_mistakes, *arguments):
         except Exception:  # noqa: BLE001 - a wrong formula may not even fit these shapes
             continue
     return mistakes
-
-
-def _check_not_mutated(exercise, inputs, copies, who):
-    for position, (x, original) in enumerate(zip(inputs, copies)):
-        if not safe.np_array_equal(x, original):
-            fail(exercise, f"{who} changed its input {position} in place; compute new arrays instead "
-                            f"(for example x = x + 1, not x += 1).")
 
 
 def _vjp_mistakes(known_mistakes, inputs, grad_output, k):
@@ -190,7 +172,7 @@ def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=
     safe.verify(exercise)
     for shapes in input_shapes_list:
         for seed in seeds:
-            inputs = _random_inputs(shapes, seed, domain, avoid_zero)
+            inputs = random_inputs(shapes, seed, domain, avoid_zero)
             output = as_float64(forward(*[safe.np_copy(x) for x in inputs]))
             rng = safe.np_random_default_rng(seed + 1000)
             grad_outputs = [as_float64(rng.standard_normal(output.shape))]
@@ -204,7 +186,7 @@ def check_vjp(student_vjp, forward, input_shapes_list, exercise: str, *, domain=
             for grad_output in grad_outputs:
                 copies = [safe.np_copy(x) for x in inputs]
                 got = _call_vjp(exercise, label, student_vjp, inputs, grad_output, len(shapes))
-                _check_not_mutated(exercise, inputs, copies, label)
+                check_not_mutated(exercise, inputs, copies, label)
                 for k, x in enumerate(inputs):
                     if x.size <= NUMERIC_VJP_LIMIT:
                         expected = numeric_vjp(forward, inputs, grad_output, k)
@@ -263,12 +245,12 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
 
     for shapes in input_shapes_list:
         for seed in seeds:
-            inputs = _random_inputs(shapes, seed, domain, avoid_zero)
+            inputs = random_inputs(shapes, seed, domain, avoid_zero)
             variables = [_Variable(x) for x in inputs]
             out = call_student(exercise, f"{name}.forward", op_class(), *variables)
             # the arrays forward was given are the Variables' own values (not `inputs`)
             if check_forward:
-                _check_not_mutated(exercise, [v.value for v in variables], inputs, f"{name}.forward")
+                check_not_mutated(exercise, [v.value for v in variables], inputs, f"{name}.forward")
             if reference is not None and check_forward:
                 expected = as_float64(reference_forward(*[safe.np_copy(x) for x in inputs]))
                 what = f"{name}.forward for inputs of shapes {describe_shape(shapes)}"
@@ -285,11 +267,11 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
         variables = [_Variable(x) for x in arrays]
         node(*variables)
         if check_forward:
-            _check_not_mutated(exercise, [v.value for v in variables], arrays, f"{name}.forward")
+            check_not_mutated(exercise, [v.value for v in variables], arrays, f"{name}.forward")
         after_forward = [safe.np_copy(v.value) for v in variables]
         grad_copy = safe.np_copy(grad_output)
         grads = node.backward(grad_output)
-        _check_not_mutated(exercise, [v.value for v in variables], after_forward,
+        check_not_mutated(exercise, [v.value for v in variables], after_forward,
                            f"{name}.backward (through what forward stored)")
         if not safe.np_array_equal(grad_output, grad_copy):
             fail(exercise, f"{name}.backward changed grad_output in place; the engine may pass the same array "
@@ -301,7 +283,7 @@ def check_operation(op_class, input_shapes_list, exercise: str, *, reference=Non
                   avoid_zero=avoid_zero, label=f"{name}.backward", known_mistakes=known_mistakes)
 
     if check_float32 and check_forward:
-        inputs = [x.astype(safe.np_float32) for x in _random_inputs(input_shapes_list[0], 7, domain, avoid_zero)]
+        inputs = [x.astype(safe.np_float32) for x in random_inputs(input_shapes_list[0], 7, domain, avoid_zero)]
         out = op_class()(*[_Variable(x) for x in inputs])
         if out.value.dtype != safe.np_float32:
             fail(exercise, f"{name}.forward turned float32 inputs into {out.value.dtype}; keep the input's dtype "
