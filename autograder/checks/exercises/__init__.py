@@ -11,4 +11,4 @@ The setup cell binds a module to a name (``from autograder.checks.exercises impo
 known``), so the notebook watch protects the name and the snapshot protects its contents.
 """
 
-from . import a01_derivatives, a02_backprop, a03_einsum, a04_mlp, a05_forward_mode  # noqa: F401
+from . import references, a01_derivatives, a02_backprop, a03_einsum, a04_mlp, a05_forward_mode  # noqa: F401

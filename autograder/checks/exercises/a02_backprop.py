@@ -11,16 +11,7 @@ import numpy as np
 import mini_autograd as ag
 
 from ..core import Mistake
-
-
-def sigmoid(x):
-    """The logistic function 1 / (1 + exp(-x)): the reference of Exercise 5's Sigmoid.forward."""
-    return 1 / (1 + np.exp(-x))
-
-
-def relu(x):
-    """max(x, 0): the reference of Exercise 5's ReLU.forward."""
-    return np.maximum(x, 0)
+from .references import relu, sigmoid  # noqa: F401 - the cells call known.relu, known.sigmoid
 
 
 def _unbroadcast_both(grad_a, grad_b, a, b):

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import numpy as np
 
-import mini_autograd as ag
 
 from ..core import Mistake
+from .references import linear, softmax  # noqa: F401 - the cells call known.linear, known.softmax
 
 __all__ = ["matvec", "MATVEC_MISTAKES", "MATMUL_MISTAKES", "unbroadcast_vjp", "broadcast_to", "linear",
            "LINEAR_MISTAKES", "einsum_vjp", "einsum", "batched_matvec", "BATCHED_MATVEC_MISTAKES", "tensordot_vjp",
@@ -65,11 +65,6 @@ def broadcast_to(target):
         return np.broadcast_to(x, target)
 
     return forward
-
-
-def linear(X, W, b):
-    """Y = X W + b: the forward function of Exercise 2b (linear_backward is its VJP)."""
-    return X @ W + b
 
 
 # Exercise 2b: linear_backward(X, W, b, grad) -> (dX, dW, db)
@@ -141,11 +136,6 @@ def tensordot(axes):
 
 
 # ------------------------------------------------------------------ Exercise 6: softmax
-
-def softmax(x):
-    """mini_autograd's softmax along the last axis, as a numpy function: the forward function of
-    Exercise 6b, and what gives softmax_vjp its ``s``."""
-    return ag.softmax(x).value
 
 
 def jacobian_of_softmax(x):
