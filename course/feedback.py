@@ -8,14 +8,21 @@ out of the code, test cells reduced to their verdicts, grader paths shortened, a
 without them this command refuses to run. Each page written is then read back as text: a page that
 still shows a secret hidden-test line (one the student version does not show) is deleted and
 reported, and so is every student left without a page (exit status 1).
+
+A submission none of whose notebooks could be read (not JSON, not UTF-8, ...) has nothing for
+nbgrader to render, yet its student is owed the reason for the zero: they get a short page of their
+own saying why each notebook scored 0, from the grader's record (`course grade` wrote it).
 """
 
 from __future__ import annotations
 
+import html
 import re
+import shutil
 from html.parser import HTMLParser
 from pathlib import Path
 
+from autograder.grading.engine import GradingEngine
 from autograder.grading.feedback_scrub import HiddenTests
 from autograder.grading.student_ids import id_problem
 
@@ -82,6 +89,54 @@ def graded_students(course: Course, assignment: str) -> list[str]:
                   if id_problem(p.name) is None and not p.is_symlink() and any((p / assignment).glob("*.ipynb")))
 
 
+def unreadable_submissions(course: Course, assignment: str, graded: list[str]) -> dict[str, dict]:
+    """{student: grading record} of the students who handed in but have no autograded notebook:
+    the grader read none of their notebooks, and its record says why (record["problems"])."""
+    records = {}
+    engine = GradingEngine(course)
+    for path in sorted(course.path("grading", assignment).glob("*.json")):
+        student = path.stem
+        if student in graded or id_problem(student) is not None:
+            continue
+        record = engine.read_record(assignment, student)
+        if record and record.get("status") == "graded" and record.get("problems"):
+            records[student] = record
+    return records
+
+
+REASON_PAGE = """<!DOCTYPE html>
+<html><head><meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'">
+<title>{title}</title>
+<style>body {{ font-family: sans-serif; max-width: 50em; margin: 2em auto; }}</style></head>
+<body><h1>{title}</h1>
+<p>Your notebook <code>{notebook}.ipynb</code> could not be graded, so it scores 0:</p>
+<p><strong>{reason}</strong></p>
+<p>Hand in the notebook as Jupyter saved it, from a fresh copy of the assignment if yours is damaged.</p>
+</body></html>
+"""
+
+
+def write_reason_pages(course: Course, assignment: str, student: str, record: dict) -> list[str]:
+    """feedback/<student>/<assignment>/<notebook>.html for each notebook the grader could not read,
+    saying why (escaped: the reason quotes what was found in the file), with the submission's
+    timestamp beside it as nbgrader's release_feedback expects. Returns the pages' names."""
+    folder = course.path("feedback", student, assignment)
+    folder.mkdir(parents=True, exist_ok=True)
+    timestamp = course.path("submitted", student, assignment, "timestamp.txt")
+    if timestamp.is_file() and not timestamp.is_symlink():
+        shutil.copy(timestamp, folder / "timestamp.txt")
+    pages = []
+    for notebook, reason in sorted(record["problems"].items()):
+        if notebook not in course.notebooks(assignment):
+            continue
+        title = f"{assignment}: {record.get('score', 0):g} / {record.get('max_score', 0):g}"
+        page = REASON_PAGE.format(title=html.escape(title), notebook=html.escape(notebook), reason=html.escape(reason))
+        (folder / f"{notebook}.html").write_text(page, encoding="utf-8")
+        pages.append(f"{notebook}.html")
+    return pages
+
+
 def _refusals(log: str) -> list[str]:
     """Why nbgrader wrote no page for a student, when the feedback pipeline's leak check refused it."""
     return [match.group(1).strip() for match in re.finditer(r"LeakedHiddenTests: (.*)", log)]
@@ -121,6 +176,11 @@ def run(args) -> int:
         if not pages:
             problems.append(f"{student}: no feedback page written")
         print(f"  {student:<{width}}  {', '.join(pages) or '-'}")
+    for student, record in unreadable_submissions(course, assignment, students).items():
+        pages = write_reason_pages(course, assignment, student, record)
+        if not pages:
+            problems.append(f"{student}: no feedback page written")
+        print(f"  {student:<{width}}  {', '.join(pages) or '-'}  (no notebook could be read: the page says why)")
     problems += refused
     for problem in problems:
         print(f"  problem: {problem}")

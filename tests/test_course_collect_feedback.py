@@ -383,3 +383,26 @@ def test_errors_exit_2_and_say_what_to_do(tmp_path, capsys, args, message):
     if "no assignment" in message:
         assert "Assignments: 01_derivatives." in err
     assert not (course.root / "submitted").exists() and not (course.root / "feedback").exists()
+
+
+@pytest.mark.nbgrader
+@pytest.mark.sandbox
+def test_a_submission_no_notebook_of_which_could_be_read_gets_a_page_saying_why(tmp_path, capsys):
+    """nbgrader has nothing to render for it, but the student is owed the reason for the zero."""
+    course = make_course(tmp_path / "course")
+    course.generate(A)
+    course.submit("solved", A, answered())
+    broken = submitted(course, "broken")
+    broken.parent.mkdir(parents=True)
+    broken.write_bytes(b'{"cells": [{"source": "<script>alert(1)</script>"')
+    cli(course, "grade", A)
+    capsys.readouterr()
+    assert cli(course, "feedback", A) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"solved\s+01_derivatives.html", out)
+    assert re.search(r"broken\s+01_derivatives.html\s+\(no notebook could be read", out)
+    assert "problem:" not in out
+    page = course.root / "feedback" / "broken" / A / "01_derivatives.html"
+    assert "Content-Security-Policy" in page.read_text() and "<script>" not in page.read_text()
+    text = html_text(page)
+    assert "01_derivatives: 0 / 100" in text and "01_derivatives.ipynb is not valid JSON" in text
