@@ -68,32 +68,40 @@ class UnixUser:
         return pwd.getpwnam(self.name)
 
 
-def _closed_folder(path: Path) -> Path | None:
-    """The first folder on the way to path that other users cannot enter, or None."""
-    for folder in reversed(path.parents):
-        if not folder.stat().st_mode & 0o001:
-            return folder
-    return None
+def _closed_folders(paths) -> list[tuple[Path, list[Path]]]:
+    """Each folder on the way to one of paths that other users cannot enter, outermost first, with
+    its children on those ways."""
+    found: dict[Path, list[Path]] = {}
+    for path in paths:
+        for folder in reversed(path.parents):
+            if not folder.stat().st_mode & 0o001:
+                child = folder / path.relative_to(folder).parts[0]
+                if child not in found.setdefault(folder, []):
+                    found[folder].append(child)
+    return sorted(found.items(), key=lambda item: len(item[0].parts))
 
 
 def python_for_everyone(base: Path) -> list[str]:
-    """A command prefix under which every user can run this venv's Python (empty when they can).
+    """A command prefix under which every user can run this venv's Python and read the checkout
+    (empty when they can).
 
-    Here the venv's interpreter is a pyenv build under /root (mode 700), which the hub's users
-    cannot run (on a machine set up with PYTHON=/usr/bin/python3 bash scripts/setup.sh they can).
-    The prefix runs the command in a mount namespace of its own in which the closed folder is an
-    empty world-enterable tmpfs holding only the interpreter's installation, bound in: the same
-    paths as outside, nothing on the machine changes, and the mounts vanish with the processes.
+    Here the venv's interpreter is a pyenv build under /root (mode 700), and the checkout may be in
+    a private folder (a clone in `mktemp -d`), which the hub's users cannot enter (on a machine set
+    up with PYTHON=/usr/bin/python3 bash scripts/setup.sh, in a checkout others can read, they can).
+    The prefix runs the command in a mount namespace of its own in which each closed folder is an
+    empty world-enterable tmpfs holding only what is on the way, bound in: the same paths as
+    outside, nothing on the machine changes, and the mounts vanish with the processes.
     """
-    interpreter = Path(sys.executable).resolve()
-    closed = _closed_folder(interpreter)
-    if closed is None:
+    needed = [Path(sys.executable).resolve(), Path(sys.executable).absolute(), ROOT.resolve()]
+    steps = []
+    for closed, children in _closed_folders(needed):
+        holds = [Path(tempfile.mkdtemp(prefix="bind-", dir=base)) for _ in children]
+        steps += [f'mount --bind "{child}" "{hold}"' for child, hold in zip(children, holds)]
+        steps.append(f'mount -t tmpfs -o mode=755 tmpfs "{closed}"')
+        steps += [f'mkdir -p "{child}"; mount --move "{hold}" "{child}"' for child, hold in zip(children, holds)]
+    if not steps:
         return []
-    inner = closed / interpreter.relative_to(closed).parts[0]
-    hold = Path(tempfile.mkdtemp(prefix="bind-", dir=base))
-    script = (f'set -e; mount --bind "{inner}" "{hold}"; mount -t tmpfs -o mode=755 tmpfs "{closed}"; '
-              f'mkdir -p "{inner}"; mount --move "{hold}" "{inner}"; exec "$@"')
-    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, "sh"]
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "set -e; " + "; ".join(steps) + '; exec "$@"', "sh"]
 
 
 def create_user(name: str, full_name: str, system: bool = False) -> UnixUser:
