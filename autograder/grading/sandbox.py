@@ -49,14 +49,11 @@ SLOT_LOCKS = Path("/run/autodiff-grading-slots")
 """One lock file per slot: several grading processes on one machine never share a slot's user id."""
 
 
-KERNEL_PROGRAM = (
-    "import sys; sys.modules['debugpy'] = None; del sys.path[0]; "
-    "from ipykernel import kernelapp; kernelapp.launch_new_instance()"
-)
-"""What the sandboxed kernel runs: `python -m ipykernel_launcher`, without the debugger. The grader
-never debugs, a debugger is one more handle on the kernel from inside, and importing debugpy is
-0.12 s of every kernel's start; ipykernel runs as it does where debugpy is not installed. The
-current folder leaves sys.path as with ipykernel_launcher (IPython puts it back)."""
+KERNEL_PROGRAM = "import sys; del sys.path[0]; from autograder.grading import kernel_start; kernel_start.main()"
+"""What the sandboxed kernel runs: an IPython kernel without the debugger and without matplotlib's
+property lists (autograder/grading/kernel_start.py says why). The student's work folder, the
+current one, leaves sys.path before the first import, so nothing in it can stand in for the
+course's packages."""
 
 
 class SandboxUnavailable(RuntimeError):
