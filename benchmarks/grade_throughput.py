@@ -132,25 +132,34 @@ def total_scores(root: Path, assignment: str, students) -> dict[str, float | Non
 # --- the two ways of grading ----------------------------------------------------------------
 
 
-def engine_startup() -> float:
-    """Seconds a fresh process takes to import what `course grade` runs. (b)'s wall time includes
-    nbgrader's start-up; (a) runs in this process, which has imported all that already."""
-    start = time.perf_counter()
+def busy_cpu_seconds() -> float:
+    """CPU time the whole machine has spent busy (user, system, interrupts; not idle or waiting for
+    I/O) since boot, from /proc/stat: the difference over a run is the CPU that run used, in every
+    process it started (sandboxed kernels included), plus whatever else ran meanwhile."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def engine_startup() -> tuple[float, float]:
+    """Seconds (wall, busy CPU) a fresh process takes to import what `course grade` runs. (b)'s wall
+    time includes nbgrader's start-up; (a) runs in this process, which has imported all that already."""
+    start, cpu = time.perf_counter(), busy_cpu_seconds()
     subprocess.run([sys.executable, "-c", "import course.grading"], cwd=REPO_ROOT, check=True)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, busy_cpu_seconds() - cpu
 
 
 def grade_with_engine(root: Path, assignment: str, workers: int) -> dict:
     """(a): the engine on the course at root. Returns wall seconds, the start-up a fresh process would
     add, and the engine's own figures: each submission's phases (in its worker) and the parent's work."""
-    startup = engine_startup()
-    start = time.perf_counter()
+    startup, startup_cpu = engine_startup()
+    start, cpu = time.perf_counter(), busy_cpu_seconds()
     engine = GradingEngine(Course(root), workers=workers)
     results = engine.grade(assignment)
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, busy_cpu_seconds() - cpu
     errors = {r.student: r.error for r in results if r.status != "graded"}
     phases = {phase: [r.phases.get(phase, 0.0) for r in results] for phase in ("stage", "execute", "save")}
-    return {"wall": wall, "startup": startup, "n": len(results), "errors": errors,
+    return {"wall": wall, "cpu": cpu, "startup": startup, "startup_cpu": startup_cpu, "n": len(results), "errors": errors,
             "student_seconds": [r.seconds for r in results], **phases, "parent": engine.parent_seconds}
 
 
@@ -161,15 +170,15 @@ def nbgrader_command(root: Path, assignment: str) -> list[str]:
 def grade_with_nbgrader(root: Path, assignment: str) -> dict:
     """(b): nbgrader's autograde, one process, serially, cwd = the course folder; its log goes to
     root/nbgrader-autograde.log."""
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), busy_cpu_seconds()
     with open(root / "nbgrader-autograde.log", "w") as log:
         code = subprocess.run(nbgrader_command(root, assignment), cwd=root, stdout=log, stderr=subprocess.STDOUT).returncode
-    wall = time.perf_counter() - start
+    wall, cpu = time.perf_counter() - start, busy_cpu_seconds() - cpu
     errors = {}
     if code != 0:
         tail = (root / "nbgrader-autograde.log").read_text().strip().splitlines()[-5:]
         errors["(nbgrader)"] = f"exit status {code}: " + " / ".join(tail)
-    return {"wall": wall, "n": len(list((root / "submitted").iterdir())), "errors": errors}
+    return {"wall": wall, "cpu": cpu, "n": len(list((root / "submitted").iterdir())), "errors": errors}
 
 
 # --- one round ------------------------------------------------------------------------------
@@ -246,6 +255,28 @@ def engine_breakdown(rounds: list[dict], workers: int) -> float:
     return parent / n
 
 
+def cpu_breakdown(rounds: list[dict], n: int) -> float:
+    """The CPU each way used per submission (the whole machine's, /proc/stat), and the ratio the
+    engine could reach at best on this machine's cores with that CPU: its wall time cannot be less
+    than its CPU time shared by all the cores, plus its start-up, which runs alone."""
+    cores = len(os.sched_getaffinity(0))
+    total = {key: sum(f["engine"][key] for f in rounds) for key in ("wall", "cpu", "startup", "startup_cpu")}
+    nbgrader_wall = sum(f["nbgrader"]["wall"] for f in rounds)
+    nbgrader_cpu = sum(f["nbgrader"]["cpu"] for f in rounds)
+    print("\nCPU time of the whole machine while each way ran (/proc/stat, busy), per submission:")
+    print(table(["", "CPU s", "wall s", "cores busy"], [
+        ["engine (workers, kernels, parent)", f"{total['cpu'] / n:.2f}", f"{total['wall'] / n:.2f}",
+         f"{total['cpu'] / total['wall']:.2f}"],
+        ["engine's start-up (a fresh process)", f"{total['startup_cpu'] / n:.2f}", f"{total['startup'] / n:.2f}", ""],
+        ["nbgrader (its process, kernels)", f"{nbgrader_cpu / n:.2f}", f"{nbgrader_wall / n:.2f}",
+         f"{nbgrader_cpu / nbgrader_wall:.2f}"],
+    ]))
+    ceiling = nbgrader_wall / (total["cpu"] / cores + total["startup"])
+    print(f"with this CPU per submission, on {cores} cores kept fully busy, the engine would reach at most "
+          f"{ceiling:.2f}x with start-up counted (nbgrader's wall time / (engine CPU / {cores} + start-up))")
+    return ceiling
+
+
 def summary(rounds: list[dict], n: int) -> dict[str, float]:
     """The table of rounds; returns the throughput ratios engine / nbgrader, as run and with the
     engine's start-up counted (judged)."""
@@ -317,6 +348,7 @@ def main(argv=None) -> None:
 
     ratios = summary(results, n)
     parent_per_submission = engine_breakdown(results, args.workers)
+    cpu_breakdown(results, n)
     print(f"\nload average at the end: {loadavg()}")
     if args.keep:
         print(f"courses kept in {workdir} (nbgrader's log: round*-nbgrader/nbgrader-autograde.log)")

@@ -97,3 +97,35 @@ def test_a_grading_kernel_has_no_debugger_short_property_lists_and_draws(tmp_pat
     assert "Properties:" not in seen["set_doc"]       # the long list is gone
     assert "/work/autograder" not in seen["autograder"]
     assert result.events == []
+
+
+# --- the client is ready when the kernel is -------------------------------------------------
+
+CHATTY_START = ("import sys, threading, time; threading.Thread(daemon=True, target=lambda: "
+                "[(print('tick', flush=True), time.sleep(0.05)) "
+                "for _ in iter(int, 1)]).start()")
+
+
+def test_the_kernel_client_is_ready_while_iopub_is_still_busy():
+    """jupyter_client's wait_for_ready returns only after IOPub has been quiet for 0.2 s, so a
+    kernel whose output never pauses would keep it waiting for ever (and every start waits 0.2 s).
+    The grader's client is ready once the kernel has answered and IOPub has delivered."""
+    import asyncio
+
+    from autograder.grading.executor import PromptKernelClient, SandboxedKernelManager
+
+    async def start_and_run():
+        km = SandboxedKernelManager(kernel_name="python3")
+        await km.start_kernel(extra_arguments=[f"--IPKernelApp.exec_lines={CHATTY_START}"])
+        kc = km.client()
+        assert isinstance(kc, PromptKernelClient)
+        kc.start_channels()
+        try:
+            await asyncio.wait_for(kc.wait_for_ready(timeout=60), timeout=60)
+            reply = await kc.execute_interactive("answer = 6 * 7", timeout=60)
+            return reply["content"]["status"]
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+
+    assert asyncio.run(start_and_run()) == "ok"
