@@ -133,12 +133,13 @@ def total_scores(root: Path, assignment: str, students) -> dict[str, float | Non
 
 
 def busy_cpu_seconds() -> float:
-    """CPU time the whole machine has spent busy (user, system, interrupts; not idle or waiting for
-    I/O) since boot, from /proc/stat: the difference over a run is the CPU that run used, in every
-    process it started (sandboxed kernels included), plus whatever else ran meanwhile."""
+    """CPU time the whole machine has spent busy (user, system, interrupts; not idle, waiting for
+    I/O or taken by the host for other machines) since boot, from /proc/stat: the difference over
+    a run is the CPU that run used, in every process it started (sandboxed kernels included), plus
+    whatever else ran meanwhile."""
     fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
-    user, nice, system, idle, iowait, irq, softirq, steal = (int(v) for v in fields[:8])
-    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq = (int(v) for v in fields[:7])
+    return (user + nice + system + irq + softirq) / os.sysconf("SC_CLK_TCK")
 
 
 def engine_startup() -> tuple[float, float]:
