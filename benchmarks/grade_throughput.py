@@ -159,7 +159,7 @@ def grade_with_engine(root: Path, assignment: str, workers: int) -> dict:
     results = engine.grade(assignment)
     wall, cpu = time.perf_counter() - start, busy_cpu_seconds() - cpu
     errors = {r.student: r.error for r in results if r.status != "graded"}
-    phases = {phase: [r.phases.get(phase, 0.0) for r in results] for phase in ("stage", "execute", "save")}
+    phases = {phase: [r.phases.get(phase, 0.0) for r in results] for phase in ("stage", "execute", "save", "kernel_cpu")}
     return {"wall": wall, "cpu": cpu, "startup": startup, "startup_cpu": startup_cpu, "n": len(results), "errors": errors,
             "student_seconds": [r.seconds for r in results], **phases, "parent": engine.parent_seconds}
 
@@ -262,12 +262,14 @@ def cpu_breakdown(rounds: list[dict], n: int) -> float:
     than its CPU time shared by all the cores, plus its start-up, which runs alone."""
     cores = len(os.sched_getaffinity(0))
     total = {key: sum(f["engine"][key] for f in rounds) for key in ("wall", "cpu", "startup", "startup_cpu")}
+    kernels = sum(sum(f["engine"]["kernel_cpu"]) for f in rounds)
     nbgrader_wall = sum(f["nbgrader"]["wall"] for f in rounds)
     nbgrader_cpu = sum(f["nbgrader"]["cpu"] for f in rounds)
     print("\nCPU time of the whole machine while each way ran (/proc/stat, busy), per submission:")
     print(table(["", "CPU s", "wall s", "cores busy"], [
         ["engine (workers, kernels, parent)", f"{total['cpu'] / n:.2f}", f"{total['wall'] / n:.2f}",
          f"{total['cpu'] / total['wall']:.2f}"],
+        ["  of which the sandboxed kernels", f"{kernels / n:.2f}", "", ""],
         ["engine's start-up (a fresh process)", f"{total['startup_cpu'] / n:.2f}", f"{total['startup'] / n:.2f}", ""],
         ["nbgrader (its process, kernels)", f"{nbgrader_cpu / n:.2f}", f"{nbgrader_wall / n:.2f}",
          f"{nbgrader_cpu / nbgrader_wall:.2f}"],
@@ -275,6 +277,12 @@ def cpu_breakdown(rounds: list[dict], n: int) -> float:
     ceiling = nbgrader_wall / (total["cpu"] / cores + total["startup"])
     print(f"with this CPU per submission, on {cores} cores kept fully busy, the engine would reach at most "
           f"{ceiling:.2f}x with start-up counted (nbgrader's wall time / (engine CPU / {cores} + start-up))")
+    if kernels:
+        # nbgrader's autograde runs the same sandboxed kernels (the course routes its Execute through the
+        # engine's executor), so this bound holds whatever the engine does around them.
+        bound = nbgrader_wall / (kernels / cores + total["startup"])
+        print(f"and, if all its work but the kernels cost nothing, at most {bound:.2f}x (nbgrader's wall time / "
+              f"(the kernels' CPU / {cores} + start-up)); nbgrader runs the same sandboxed kernels, one at a time")
     return ceiling
 
 

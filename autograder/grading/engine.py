@@ -92,7 +92,7 @@ class StudentResult:
     fingerprint: str = ""
     run: str = ""                    # the grading run that graded it
     graded_by: str = ""              # host:pid of the grading process
-    phases: dict[str, float] = field(default_factory=dict)   # seconds: stage, execute, save (in the worker)
+    phases: dict[str, float] = field(default_factory=dict)   # seconds: stage, execute, save (in the worker); kernel_cpu
 
 
 class ReplaySandboxRun(Preprocessor):
@@ -306,6 +306,7 @@ class GradingEngine:
             except Exception as error:   # KernelStartError: the machine, not the submission
                 return StudentResult(student, "grader_error", error=f"{type(error).__name__}: {error}")
             phases["execute"] = result.seconds
+            phases["kernel_cpu"] = result.kernel_cpu
         saving = time.monotonic()
         outcome = self._complete(assignment, student, staging, intake, result, submitted_print, started)
         outcome.phases = {**phases, "save": time.monotonic() - saving}

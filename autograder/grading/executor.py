@@ -52,7 +52,7 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbformat.notebooknode import NotebookNode
 from traitlets import default
 
-from .sandbox import Sandbox
+from .sandbox import Sandbox, process_tree_cpu_seconds
 
 
 MAX_MESSAGE_BYTES = 64 * 2**20
@@ -116,6 +116,7 @@ class ExecutionResult:
     notebooks: dict[str, str]          # name -> executed notebook JSON
     events: list[Event]
     seconds: float
+    kernel_cpu: float = 0.0            # CPU seconds the sandboxed kernels used (those stopped by the grader)
 
 
 def is_test_cell(cell: NotebookNode) -> bool:
@@ -277,6 +278,7 @@ class NotebookRun:
         self.box = self.slot_root / "box"              # the only folder the kernel can write
         self.events: list[Event] = []
         self.starts = 0
+        self.kernel_cpu = 0.0                          # CPU seconds of this notebook's kernels, read as each is stopped
         spec_dir = self.slot_root / "kernelspec" / "sandboxed"   # outside the box: the kernel cannot edit it
         spec_dir.mkdir(parents=True, exist_ok=True)
         (spec_dir / "kernel.json").write_text(json.dumps({
@@ -326,6 +328,7 @@ class NotebookRun:
                 process = getattr(km.provisioner, "process", None)
                 status = process.poll() if process is not None else None
                 if process is not None and status is None:
+                    self.kernel_cpu += process_tree_cpu_seconds(process.pid)
                     # Killed and reaped here: jupyter_client would poll for its end every 0.1 s.
                     # bubblewrap's --die-with-parent takes the kernel and all it started along.
                     process.kill()
@@ -479,7 +482,7 @@ def _quiet_abandoned_polls(loop, context) -> None:
 async def _execute(job: ExecutionJob) -> ExecutionResult:
     asyncio.get_running_loop().set_exception_handler(_quiet_abandoned_polls)
     start = monotonic()
-    executed, events = {}, []
+    executed, events, kernel_cpu = {}, [], 0.0
     for name, text in sorted(job.notebooks.items()):
         job.sandbox.prepare_folder(Path(job.slot_root) / "box", job.slot,
                                    Path(job.matplotlib_cache) if job.matplotlib_cache else None)
@@ -492,7 +495,8 @@ async def _execute(job: ExecutionJob) -> ExecutionResult:
         run = NotebookRun(job, name, nb)
         executed[name] = nbformat.writes(await run.run())
         events += run.events
-    return ExecutionResult(job.student, executed, events, monotonic() - start)
+        kernel_cpu += run.kernel_cpu
+    return ExecutionResult(job.student, executed, events, monotonic() - start, kernel_cpu)
 
 
 def execute(job: ExecutionJob) -> ExecutionResult:

@@ -218,6 +218,27 @@ class Sandbox:
             os.chmod(path, 0o700)
 
 
+def process_tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds (user + system) the process ``pid`` and everything below it have used so far:
+    their own, and that of their children that have ended and been waited for. Read from /proc
+    (a sandbox's processes are visible from outside its PID namespace); 0 for processes that are
+    gone. For a kernel's sandbox, ``pid`` is bubblewrap's: the kernel runs below it."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, todo = 0, [pid]
+    while todo:
+        current = todo.pop()
+        try:
+            stat = Path(f"/proc/{current}/stat").read_text()
+            children = [child for task in Path(f"/proc/{current}/task").iterdir()
+                        for child in (task / "children").read_text().split()]
+        except OSError:          # ended meanwhile
+            continue
+        fields = stat[stat.rindex(")") + 2:].split()   # (after the command name, which may hold spaces)
+        total += sum(int(v) for v in fields[11:15])    # utime, stime, cutime, cstime
+        todo += [int(child) for child in children]
+    return total / tick
+
+
 MATPLOTLIB_CACHES = Path("/var/cache/autodiff-grading")
 """Where the kernels' matplotlib font cache is kept, one folder per matplotlib version."""
 
