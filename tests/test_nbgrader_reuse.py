@@ -39,6 +39,29 @@ def test_gradebooks_in_a_batch_share_one_engine_and_keep_working(tmp_path):
         assert [s.id for s in after.students] == ["ann"]
 
 
+def test_nbgrader_checks_its_tables_once_per_engine_in_a_batch(tmp_path, monkeypatch):
+    checks = []
+    create_all = sqlalchemy.MetaData.create_all
+    monkeypatch.setattr(sqlalchemy.MetaData, "create_all",
+                        lambda self, bind, **options: (checks.append(bind), create_all(self, bind, **options))[-1])
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    with reusing_nbgrader():
+        with reusing_nbgrader():   # an inner block leaves the outer one's cache in place
+            pass
+        for _ in range(3):
+            with Gradebook(url) as gradebook:
+                gradebook.add_student(f"s{len(gradebook.students)}")
+        with Gradebook(other) as fresh:      # another database gets its tables
+            fresh.add_student("ann")
+        assert len(checks) == 2 and checks[0] is not checks[1]
+    with Gradebook(url) as after:             # afterwards, every opening checks again, as nbgrader does
+        assert [s.id for s in after.students] == ["s0", "s1", "s2"]
+    with Gradebook(url):
+        pass
+    assert len(checks) == 4
+
+
 def test_the_cached_validator_refuses_what_nbgrader_refuses():
     nb = nbformat.v4.new_notebook(cells=[_graded_cell()])
     wrong = copy.deepcopy(nb)

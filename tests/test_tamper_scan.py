@@ -160,3 +160,20 @@ def test_the_grader_never_takes_the_in_kernel_snapshot():
                "print(sorted(m for m in sys.modules if m.startswith('autograder.checks')))")
     printed = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, check=True).stdout
     assert printed.strip() == "[]"
+
+
+def test_a_released_notebook_protects_what_its_setup_imports():
+    """scan_notebook reads the locked cells' imports (and only theirs) on a real release notebook."""
+    import nbformat
+
+    from autograder.grading.tamper_scan import scan_notebook
+
+    nb = nbformat.read("release/01_derivatives/01_derivatives.ipynb", as_version=4)
+    assert scan_notebook(nb) == []      # the release as handed out is clean
+    student = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code"
+                   and not c.metadata.get("nbgrader", {}).get("locked"))
+    setup = next(c.source for c in nb.cells if c.metadata.get("nbgrader", {}).get("locked") and "import" in c.source)
+    imported = next(line.split(" as ")[-1].strip() for line in setup.splitlines() if line.startswith("import ") and " as " in line)
+    nb.cells[student].source += f"\n{imported} = None\n"
+    [(position, finding)] = scan_notebook(nb)
+    assert position == student and f"'{imported}', which the notebook's setup imported" in finding.what

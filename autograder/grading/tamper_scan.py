@@ -67,6 +67,8 @@ def _module_aliases(setup_sources: list[str]) -> tuple[dict[str, str], set[str]]
     """From the locked cells: {alias: module} for protected modules, and every name they bind."""
     aliases, bound = {}, set()
     for source in setup_sources:
+        if "import" not in source:   # no import statement without the word (the hidden tests, mostly)
+            continue
         try:
             tree = ast.parse(source)
         except SyntaxError:
