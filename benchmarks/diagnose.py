@@ -15,6 +15,9 @@
    latest-made first).
 3. Work done for inputs that need no gradient: Multiply.backward on ``y * 1.0001`` computes
    the gradient of the constant too, then compute_gradients throws it away.
+4. What the contenders around it cost the step: mlp_step.py times four contenders taking turns
+   in blocks of 3 steps. The same step taking turns with numpy alone, and with all four in
+   blocks of 3 and of 20, shows how much of the ratio is the step itself.
 """
 
 import os
@@ -237,6 +240,24 @@ def constant_gradient(rounds):
                f"{100 * (1 - median(s['needed']) / median(s['all'])):.0f}%"]
 
 
+def block_lengths(rounds):
+    from mlp_step import make_contenders, make_data
+
+    X, y = make_data()
+    contenders = {c.name: c for c in make_contenders(X, y)}   # mini_autograd, numpy, torch, HIPS autograd
+    pair = ["mini_autograd", "numpy (by hand)"]
+    rows = []
+    for names, inner, n in ((pair, 3, rounds), (list(contenders), 3, rounds), (list(contenders), 20, max(rounds // 7, 10))):
+        s = interleaved({name: timed_block(contenders[name].step, inner) for name in names}, rounds=n, warmup=10)
+        mini, numpy_ = s["mini_autograd"], s["numpy (by hand)"]
+        rows.append([f"{len(names)} contenders, blocks of {inner} steps, {n} rounds", f"{1e6 * median(mini):.0f}",
+                     f"{1e6 * median(numpy_):.0f}", f"{median(paired_ratios(mini, numpy_)):.3f}x"])
+    print("4. The MLP step taking turns with numpy only, or also with torch and HIPS autograd (as in mlp_step.py),")
+    print("   in blocks of 3 steps (mlp_step.py) or 20 (us/step, medians):")
+    print(table(["taking turns", "mini_autograd", "numpy", "ratio"], rows))
+    print("   (a block that follows torch's and HIPS autograd's steps starts with their objects in the caches)")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true")
@@ -252,6 +273,8 @@ def main():
     print(f"3. Multiply.backward for y = x * 1.0001 ({rounds} interleaved rounds, medians, us per call):")
     print(table(["operation", "Multiply.backward", "x's gradient alone", "share spent on the constant"], rows))
     print("   (the constant 1.0001 needs no gradient; compute_gradients discards what is computed for it)")
+    print()
+    block_lengths(rounds)
 
 
 if __name__ == "__main__":
