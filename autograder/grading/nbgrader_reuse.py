@@ -7,7 +7,7 @@ it asks the database whether each of its thirteen tables exists (`create_all`), 
 nbgrader's metadata check calls `jsonschema.validate`, which checks nbgrader's own schema
 before every cell. Together that was half of the grader's work per submission (measured with
 `benchmarks/grade_throughput.py`). `reusing_nbgrader()` keeps nbgrader's code and behaviour and changes
-only those two things:
+only these three things:
 
 - `nbgrader.api.create_engine` returns one engine per database URL and process (a forked
   worker makes its own: pooled connections must not cross a fork), and `Gradebook.close`
