@@ -3,6 +3,8 @@ phases["kernel_cpu"]): every process below bubblewrap counts, the kernel and wha
 
 from __future__ import annotations
 
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -26,15 +28,14 @@ def test_the_cpu_of_a_process_tree_counts_children_and_grandchildren():
     # bash runs one child that burns and ends (bash waits for it), then a second that burns and stays.
     script = (f"{sys.executable} -c '{burn(0.3)}'; "
               f"{sys.executable} -c '{burn(0.3)}\nimport time\ntime.sleep(60)' & wait")
-    shell = subprocess.Popen(["bash", "-c", script])
+    shell = subprocess.Popen(["bash", "-c", script], start_new_session=True)   # its own process group
     try:
         deadline = time.monotonic() + 60
         while process_tree_cpu_seconds(shell.pid) < 0.6 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert process_tree_cpu_seconds(shell.pid) >= 0.6   # the ended child's and the running one's
     finally:
-        subprocess.run(["pkill", "-KILL", "-P", str(shell.pid)])   # (the children of this shell only)
-        shell.kill()
+        os.killpg(shell.pid, signal.SIGKILL)   # the shell and its children, nothing else
         shell.wait()
     assert process_tree_cpu_seconds(shell.pid) == 0.0   # gone: nothing to read
 
