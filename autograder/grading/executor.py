@@ -292,6 +292,7 @@ class NotebookRun:
         self.events.append(Event(self.name, index, kind, message, grade_id))
 
     async def start_kernel(self) -> None:
+        self.job.sandbox.clear_slot(self.job.slot)   # what the last kernel of this slot left, first
         km = SandboxedKernelManager(
             kernel_name="sandboxed",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self.slot_root / "kernelspec")]),

@@ -29,9 +29,11 @@ import importlib.metadata
 import importlib.util
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -204,9 +206,31 @@ class Sandbox:
             "NBGRADER_EXECUTION": "autograde",
         }
 
+    def clear_slot(self, slot: int, timeout: float = 10.0) -> list[int]:
+        """End every process left of the slot's user before its next kernel: the pids found.
+
+        A slot's user belongs to one grading process at a time (``reserved_slots``), so whatever runs
+        as that user is left of an earlier kernel: the processes of a killed sandbox, which the kernel
+        tears down only after bubblewrap has gone (a fork bomb's take a moment), or, without
+        bubblewrap, anything a notebook started in the background. Left running, they count against
+        the next kernel's process limit (its start fails) and could write into the next student's
+        folder. They are killed, and waited for until gone, for at most ``timeout`` seconds."""
+        uid = self.uid(slot)
+        found = left = processes_of_user(uid)
+        deadline = time.monotonic() + timeout
+        while left and time.monotonic() < deadline:
+            for pid in left:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.01)
+            left = processes_of_user(uid)
+        return found
+
     def prepare_folder(self, folder: Path, slot: int, matplotlib_cache: Path | None = None) -> None:
         """An empty folder for one submission, owned by the slot's user: work/ is the kernel's cwd;
-        matplotlib/ starts with a copy of the grader's font cache (building it costs a kernel 0.6 s)."""
+        matplotlib/ starts with a copy of the grader's font cache (building it costs a kernel 0.6 s).
+        Nothing of an earlier kernel of the slot is left running (``clear_slot``)."""
+        self.clear_slot(slot)
         if folder.exists():
             shutil.rmtree(folder)
         (folder / "work").mkdir(parents=True)
@@ -219,6 +243,23 @@ class Sandbox:
             os.chown(path, uid, uid)
         for path in (folder, folder / "work", folder / "matplotlib"):
             os.chmod(path, 0o700)
+
+
+def processes_of_user(uid: int) -> list[int]:
+    """The pids of the processes whose real user id is ``uid`` (zombies included: they still count
+    against that user's process limit), read from each process's /proc status."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", "rb") as status:
+                line = next(line for line in status if line.startswith(b"Uid:"))
+        except (OSError, StopIteration):   # ended meanwhile
+            continue
+        if int(line.split()[1]) == uid:
+            found.append(int(entry.name))
+    return found
 
 
 def process_tree_cpu_seconds(pid: int) -> float:
