@@ -24,7 +24,7 @@ import nbformat
 import pytest
 
 from autograder.grading.engine import GradingEngine
-from autograder.grading.sandbox import FIRST_SLOT_UID
+from autograder.grading.sandbox import FIRST_SLOT_UID, processes_of_user
 from autograder.grading.settings import GradingSettings
 from course import banks
 from course.banks.adversarial import ATTACKS, Context, every_attack
@@ -52,18 +52,14 @@ def _reported(course_root: Path, result) -> str:
 
 
 def _sandbox_processes() -> list[str]:
-    """'pid command line' of every process running as a sandbox slot's user (read from /proc, as pgrep -u does)."""
-    uids = {str(FIRST_SLOT_UID + k) for k in range(4)}
+    """'pid command line' of every process running as a sandbox slot's user."""
     found = []
-    for proc in Path("/proc").iterdir():
+    for pid in (pid for k in range(4) for pid in processes_of_user(FIRST_SLOT_UID + k)):
         try:
-            status = (proc / "status").read_text()
-            command = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace").strip()
-        except OSError:   # (not a process, or it ended meanwhile)
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:   # ended meanwhile
             continue
-        effective_uid = next(line.split()[2] for line in status.splitlines() if line.startswith("Uid:"))
-        if effective_uid in uids:
-            found.append(f"{proc.name} {command}")
+        found.append(f"{pid} {command}")
     return found
 
 

@@ -292,7 +292,6 @@ class NotebookRun:
         self.events.append(Event(self.name, index, kind, message, grade_id))
 
     async def start_kernel(self) -> None:
-        self.job.sandbox.clear_slot(self.job.slot)   # what the last kernel of this slot left, first
         km = SandboxedKernelManager(
             kernel_name="sandboxed",
             kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(self.slot_root / "kernelspec")]),
@@ -419,6 +418,7 @@ class NotebookRun:
 
     async def restore_state(self, ran: list[int], deadline: float) -> bool:
         """In a fresh kernel, run again the cells that built state (not the tests); False if that fails."""
+        self.job.sandbox.clear_slot(self.job.slot)   # what the dead kernel left (prepare_folder did it for the first)
         await self.start_kernel()
         for index in ran:
             cell = self.nb.cells[index]

@@ -214,7 +214,8 @@ class Sandbox:
         tears down only after bubblewrap has gone (a fork bomb's take a moment), or, without
         bubblewrap, anything a notebook started in the background. Left running, they count against
         the next kernel's process limit (its start fails) and could write into the next student's
-        folder. They are killed, and waited for until gone, for at most ``timeout`` seconds."""
+        folder. They are killed, and waited for until gone, for at most ``timeout`` seconds. Called
+        before a slot's folder is emptied for a submission, and before a kernel is restarted."""
         uid = self.uid(slot)
         found = left = processes_of_user(uid)
         deadline = time.monotonic() + timeout
