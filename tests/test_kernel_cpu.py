@@ -122,6 +122,6 @@ def test_a_kernel_starts_in_a_slot_whose_process_limit_leftovers_had_filled(tmp_
                 os.killpg(leftovers.pid, signal.SIGKILL)
             leftovers.wait()
     [cell] = nbformat.reads(result.notebooks["left"], as_version=4).cells
-    # (a thread's print may reach the notebook as two stream messages, 'ran' and '\\n')
+    # (a thread's print may reach the notebook as two stream messages, 'ran' and a newline)
     assert [o.output_type for o in cell.outputs] == ["stream"] * len(cell.outputs)
     assert "".join(o.text for o in cell.outputs) == "ran\n"
